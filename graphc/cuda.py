@@ -1,0 +1,44 @@
+"""graphc.cuda: whether the CUDA runtime can run here (PyCUDA installed and a GPU present)."""
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> tuple[int, str]:
+    """(device count, reason when zero)."""
+    try:
+        import pycuda.driver as drv
+    except ImportError:
+        return 0, "PyCUDA is not installed (pip install 'graphc[cuda]')"
+    try:
+        drv.init()
+        n = drv.Device.count()
+    except Exception as exc:  # no driver, no device: PyCUDA raises its own error types
+        return 0, f"the CUDA driver could not start: {exc}"
+    return n, "" if n else "no CUDA device was found"
+
+
+def is_available() -> bool:
+    return _probe()[0] > 0
+
+
+def device_count() -> int:
+    return _probe()[0]
+
+
+def why_unavailable() -> str:
+    return _probe()[1]
+
+
+def _require() -> None:
+    if not is_available():
+        raise RuntimeError(f"CUDA is not available: {why_unavailable()}")
+
+
+def manual_seed(seed: int) -> None:
+    """Accepted for PyTorch compatibility: graphc draws random numbers on the host."""
+
+
+def manual_seed_all(seed: int) -> None:
+    """Accepted for PyTorch compatibility: graphc draws random numbers on the host."""

@@ -1,0 +1,75 @@
+"""The one dispatcher every tensor operation goes through (DESIGN §2).
+
+Eager: kernel -> grad_fn. Tracing: shape rule (or kernel, when values are concrete) -> recording
+hook -> grad_fn. The shape rule also runs whenever a kernel fails, so that the error names the op,
+the input shapes and the user's source line rather than a NumPy internal.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import GraphcError, ShapeError, op_error, user_location
+from .ir.types import TensorType
+from .ops.registry import NOT_DIFFERENTIABLE, Op
+
+
+class _State:
+    """Process-wide mode flags read on every op (a plain object: cheaper than thread-locals)."""
+
+    __slots__ = ("grad_enabled", "recorder")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.recorder = None
+
+
+STATE = _State()
+_ndarray = np.ndarray
+
+
+def dispatch(op: Op, inputs, attrs: dict):
+    """Run `op` on graphc Tensors; returns a Tensor, or a tuple for multi-output ops."""
+    from .tensor import Tensor
+
+    values = [t._value for t in inputs]
+    rec = STATE.recorder
+    if rec is not None and any(v is None for v in values):
+        types = infer_types(op, inputs, attrs)
+        outs = [Tensor._abstract(ty) for ty in types]
+    else:
+        try:
+            result = op.kernel(*values, **attrs)
+        except Exception as exc:  # a kernel failure is reported through the shape rule
+            infer_types(op, inputs, attrs)
+            raise op_error(op.name, [t.type for t in inputs], f"{type(exc).__name__}: {exc}") from exc
+        if op.n_outputs == 1:
+            outs = [Tensor._make(result if type(result) is _ndarray else np.asarray(result))]
+        else:
+            outs = [Tensor._make(r if type(r) is _ndarray else np.asarray(r)) for r in result]
+    if op.view:
+        outs[0]._version = inputs[0]._version
+    if rec is not None:
+        rec.record(op, attrs, inputs, outs)
+    if STATE.grad_enabled and op.vjp is not NOT_DIFFERENTIABLE:
+        for t in inputs:
+            if t.requires_grad:
+                from .autograd.graph import attach_grad_fn
+
+                attach_grad_fn(op, attrs, inputs, outs)
+                break
+    return outs[0] if op.n_outputs == 1 else tuple(outs)
+
+
+def infer_types(op: Op, inputs, attrs: dict) -> list[TensorType]:
+    """The op's shape rule; a rejection becomes a ShapeError that points at the user's line."""
+    types = [t.type for t in inputs]
+    try:
+        return op.infer(types, **attrs)
+    except ShapeError:
+        raise
+    except (ValueError, TypeError, IndexError, GraphcError) as exc:
+        raise op_error(op.name, types, str(exc)) from None
+
+
+def source_line() -> str:
+    return user_location()
