@@ -7,6 +7,7 @@ import numpy as np
 
 from . import dtypes
 from .device import as_device
+from .dispatch import STATE
 from .random import rng
 from .tensor import Tensor
 
@@ -225,7 +226,63 @@ def _rebuild(value: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _fill_from(self: Tensor, value: np.ndarray) -> Tensor:
+    """Overwrite self with fresh data (as a constant when tracing), autograd-aware."""
+    self._check_inplace()
+    if self.grad_fn is None and STATE.recorder is None:
+        np.copyto(self._value, value, casting="unsafe")
+        self._version[0] += 1
+        return self
+    return self._set_from(Tensor._make(np.asarray(value, self.dtype.np)))
+
+
+def _zero_(self: Tensor) -> Tensor:
+    return _fill_from(self, np.zeros((), self.dtype.np))
+
+
+def _fill_(self: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        from .ops.shape import expand
+
+        return _copy_(self, expand(value, tuple(self.shape)))
+    return _fill_from(self, np.full(self.shape, value, self.dtype.np))
+
+
+def _copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """self <- src (broadcast and cast); gradients flow to src through a copy node."""
+    from .ops.shape import clone, expand
+
+    src = src if isinstance(src, Tensor) else tensor(src)
+    self._check_inplace()
+    return self._set_from(clone(expand(src.to(self.dtype), tuple(self.shape))))
+
+
+def _uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    return _fill_from(self, rng(generator).uniform(a, b, self.shape))
+
+
+def _normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+    return _fill_from(self, rng(generator).normal(mean, std, self.shape))
+
+
+def _bernoulli_(self: Tensor, p: float = 0.5, generator=None) -> Tensor:
+    return _fill_from(self, rng(generator).random(self.shape) < p)
+
+
+def _random_(self: Tensor, low: int = 0, high: int | None = None, generator=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return _fill_from(self, rng(generator).integers(low, high, self.shape))
+
+
+def _exponential_(self: Tensor, lambd: float = 1.0, generator=None) -> Tensor:
+    return _fill_from(self, rng(generator).exponential(1.0 / lambd, self.shape))
+
+
 METHODS = {
+    "zero_": _zero_, "fill_": _fill_, "copy_": _copy_, "uniform_": _uniform_,
+    "normal_": _normal_, "bernoulli_": _bernoulli_, "random_": _random_,
+    "exponential_": _exponential_,
     "new_zeros": _new(zeros),
     "new_ones": _new(ones),
     "new_empty": _new(empty),

@@ -95,7 +95,7 @@ class _Formatter:
             return
         # Decided in float64, as PyTorch does, so float16 cannot overflow at 1e8.
         absvals = np.abs(vals).astype(np.float64)
-        lo, hi = absvals.min(), absvals.max()
+        lo, hi = float(absvals.min()), float(absvals.max())  # Python floats: inf, not a warning
         self.int_mode = bool(np.all(vals == np.ceil(vals)))
         if PRINT_OPTS.sci_mode is None:
             self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)

@@ -16,12 +16,10 @@ from .base import (as_tensors, broadcast_shapes, infer_broadcast, infer_compare,
                    unbroadcast)
 from .registry import NOT_DIFFERENTIABLE, REQUIRED, Op, register
 
-_err = np.errstate(all="ignore")  # NaN/inf follow IEEE rules silently, as in PyTorch
-
-
 def _quiet(fn):
+    """NaN/inf follow IEEE rules silently, as in PyTorch (NumPy would warn)."""
     def kernel(*args, **kwargs):
-        with _err:
+        with np.errstate(all="ignore"):
             return fn(*args, **kwargs)
 
     return kernel
@@ -230,7 +228,7 @@ def equal(a: Tensor, b: Tensor) -> bool:
 # ---- unary math -------------------------------------------------------------------------
 
 def _unary(name, kernel, vjp, expr, saves=((0,), ()), infer=infer_float_unary, **kw) -> Op:
-    return _ew(name, _quiet(kernel), vjp, expr, infer=infer, saves=saves, **kw)
+    return _ew(name, kernel, vjp, expr, infer=infer, saves=saves, **kw)
 
 
 def _out(ctx):
@@ -243,16 +241,16 @@ def _sigmoid(x):
 
 NEG = _unary("Neg", np.negative, lambda ctx, g: (neg(g),), "(-{0})", saves=((), ()), infer=infer_same)
 ABS = _unary("Abs", np.abs, lambda ctx, g: (mul(g, sign(ctx.inputs[0])),), "abs({0})", infer=infer_same)
-EXP = _unary("Exp", np.exp, lambda ctx, g: (mul(g, _out(ctx)),), "exp({0})", saves=((), (0,)))
-LOG = _unary("Log", np.log, lambda ctx, g: (div(g, ctx.inputs[0]),), "log({0})")
-SQRT = _unary("Sqrt", np.sqrt, lambda ctx, g: (div(g, mul(_out(ctx), 2)),), "sqrt({0})", saves=((), (0,)))
+EXP = _unary("Exp", _quiet(np.exp), lambda ctx, g: (mul(g, _out(ctx)),), "exp({0})", saves=((), (0,)))
+LOG = _unary("Log", _quiet(np.log), lambda ctx, g: (div(g, ctx.inputs[0]),), "log({0})")
+SQRT = _unary("Sqrt", _quiet(np.sqrt), lambda ctx, g: (div(g, mul(_out(ctx), 2)),), "sqrt({0})", saves=((), (0,)))
 SIN = _unary("Sin", np.sin, lambda ctx, g: (mul(g, cos(ctx.inputs[0])),), "sin({0})")
 COS = _unary("Cos", np.cos, lambda ctx, g: (neg(mul(g, sin(ctx.inputs[0]))),), "cos({0})")
 TANH = _unary("Tanh", np.tanh, lambda ctx, g: (mul(g, rsub(mul(_out(ctx), _out(ctx)), 1)),),
               "tanh({0})", saves=((), (0,)))
 SIGMOID = _unary("Sigmoid", _sigmoid, lambda ctx, g: (mul(g, mul(_out(ctx), rsub(_out(ctx), 1))),),
                  "(1 / (1 + exp(-{0})))", saves=((), (0,)))
-RECIPROCAL = _unary("Reciprocal", np.reciprocal, lambda ctx, g: (neg(mul(g, mul(_out(ctx), _out(ctx)))),),
+RECIPROCAL = _unary("Reciprocal", _quiet(np.reciprocal), lambda ctx, g: (neg(mul(g, mul(_out(ctx), _out(ctx)))),),
                     "(1 / {0})", saves=((), (0,)))
 def _erf_kernel(x):
     from math import erf as scalar_erf
