@@ -11,41 +11,29 @@ import numpy as np
 from .errors import GraphcError, ShapeError, op_error, user_location
 from .ir.types import TensorType
 from .ops.registry import NOT_DIFFERENTIABLE, Op
+from .state import STATE
 
 
-class _State:
-    """Process-wide mode flags read on every op (a plain object: cheaper than thread-locals)."""
-
-    __slots__ = ("grad_enabled", "recorder")
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.recorder = None
-
-
-STATE = _State()
 _ndarray = np.ndarray
 
 
 def dispatch(op: Op, inputs, attrs: dict):
     """Run `op` on graphc Tensors; returns a Tensor, or a tuple for multi-output ops."""
-    from .tensor import Tensor
-
-    values = [t._value for t in inputs]
     rec = STATE.recorder
-    if rec is not None and any(v is None for v in values):
-        types = infer_types(op, inputs, attrs)
-        outs = [Tensor._abstract(ty) for ty in types]
+    if rec is not None and any(t._value is None for t in inputs):
+        outs = [_abstract(ty) for ty in infer_types(op, inputs, attrs)]
     else:
         try:
-            result = op.kernel(*values, **attrs)
+            result = op.kernel(*[t._value for t in inputs], **attrs)
         except Exception as exc:  # a kernel failure is reported through the shape rule
-            infer_types(op, inputs, attrs)
-            raise op_error(op.name, [t.type for t in inputs], f"{type(exc).__name__}: {exc}") from exc
+            raise _kernel_error(op, inputs, attrs, exc) from exc
         if op.n_outputs == 1:
-            outs = [Tensor._make(result if type(result) is _ndarray else np.asarray(result))]
+            t = _new(_Tensor)
+            t._value = result if type(result) is _ndarray else np.asarray(result)
+            t._version = [0]
+            outs = [t]
         else:
-            outs = [Tensor._make(r if type(r) is _ndarray else np.asarray(r)) for r in result]
+            outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in result]
     if op.view:
         outs[0]._version = inputs[0]._version
     if rec is not None:
@@ -53,11 +41,14 @@ def dispatch(op: Op, inputs, attrs: dict):
     if STATE.grad_enabled and op.vjp is not NOT_DIFFERENTIABLE:
         for t in inputs:
             if t.requires_grad:
-                from .autograd.graph import attach_grad_fn
-
                 attach_grad_fn(op, attrs, inputs, outs)
                 break
     return outs[0] if op.n_outputs == 1 else tuple(outs)
+
+
+def _kernel_error(op, inputs, attrs, exc) -> ShapeError:
+    infer_types(op, inputs, attrs)
+    return op_error(op.name, [t.type for t in inputs], f"{type(exc).__name__}: {exc}")
 
 
 def infer_types(op: Op, inputs, attrs: dict) -> list[TensorType]:
@@ -73,3 +64,11 @@ def infer_types(op: Op, inputs, attrs: dict) -> list[TensorType]:
 
 def source_line() -> str:
     return user_location()
+
+
+from .autograd.graph import attach_grad_fn  # noqa: E402  (cycle: autograd nodes call dispatch)
+from .tensor import Tensor as _Tensor  # noqa: E402
+
+_new = object.__new__
+_make = _Tensor._make
+_abstract = _Tensor._abstract

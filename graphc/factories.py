@@ -7,7 +7,7 @@ import numpy as np
 
 from . import dtypes
 from .device import as_device
-from .dispatch import STATE
+from .state import STATE
 from .random import rng
 from .tensor import Tensor
 

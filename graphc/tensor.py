@@ -9,14 +9,23 @@ import numpy as np
 
 from . import dtypes
 from .device import CPU, as_device
-from .dispatch import STATE
+from .state import STATE
 from .ir.types import TensorType
 from .size import Size
 
 
 class Tensor:
-    __slots__ = ("_value", "_aval", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-                 "_accum", "_device", "_base", "__weakref__", "__dict__")
+    __slots__ = ("_value", "_version", "__weakref__", "__dict__")
+    # Per-tensor state that most tensors never change lives as class defaults: creating a tensor
+    # (the eager hot path) then sets only the value and the version counter.
+    _aval = None
+    requires_grad = False
+    grad = None
+    grad_fn = None
+    _output_nr = 0
+    _accum = None
+    _device = CPU
+    _base = None
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False):
         """``Tensor(data)`` copies data as float32; ``Tensor(2, 3)`` is uninitialised (zeros)."""
@@ -34,8 +43,9 @@ class Tensor:
     # -- construction -------------------------------------------------------------------
     @classmethod
     def _make(cls, value: np.ndarray) -> "Tensor":
-        t = object.__new__(cls)
-        _init(t, value)
+        t = _new(cls)
+        t._value = value
+        t._version = [0]
         return t
 
     @classmethod
@@ -404,17 +414,12 @@ class Tensor:
         return self.to(dtypes.bool_)
 
 
+_new = object.__new__
+
+
 def _init(t: Tensor, value) -> None:
     t._value = value
-    t._aval = None
-    t.requires_grad = False
-    t.grad = None
-    t.grad_fn = None
-    t._output_nr = 0
     t._version = [0]
-    t._accum = None
-    t._device = CPU
-    t._base = None
 
 
 def _wrap_dim(dim: int, ndim: int) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import heapq
 
-from ..dispatch import STATE
+from ..state import STATE
 from .graph import AccumulateGrad, gradient_edge
 
 

@@ -1,7 +1,7 @@
 """Custom differentiable functions: ``class MyReLU(autograd.Function)`` with static forward/backward."""
 from __future__ import annotations
 
-from ..dispatch import STATE
+from ..state import STATE
 from .graph import Node, gradient_edge, node_class
 
 

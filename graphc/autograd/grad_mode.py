@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from ..dispatch import STATE
+from ..state import STATE
 
 
 class _GradMode:

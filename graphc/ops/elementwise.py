@@ -91,10 +91,17 @@ MIN = _ew("Min", np.minimum, None, "min({0}, {1})", grad_name="MinimumBackward0"
 
 def _binary(op):
     def fn(a, b, *, out=None):
-        x, y = as_tensors(a, b)
-        return _to_out(dispatch(op, [x, y], {}), out)
+        try:  # fast path: two concrete tensors of one dtype
+            if a._value.dtype is b._value.dtype and out is None:
+                return dispatch(op, [a, b], _NO_ATTRS)
+        except AttributeError:
+            pass
+        return _to_out(dispatch(op, as_tensors(a, b), _NO_ATTRS), out)
 
     return fn
+
+
+_NO_ATTRS: dict = {}
 
 
 def _to_out(result: Tensor, out: Tensor | None) -> Tensor:
@@ -507,8 +514,8 @@ METHODS = {
        if name not in ("eq", "ne", "lt", "gt", "le", "ge", "greater", "less")},
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
     "equal": equal, "maximum": maximum, "minimum": minimum,
-    "__add__": add, "__radd__": _reversed(add), "__iadd__": _inplace(add),
-    "__sub__": sub, "__rsub__": _reversed(sub), "__isub__": _inplace(sub),
+    "__add__": add_, "__radd__": _reversed(add), "__iadd__": _inplace(add),
+    "__sub__": sub_, "__rsub__": _reversed(sub), "__isub__": _inplace(sub),
     "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": _inplace(mul),
     "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": _inplace(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reversed(floor_divide),

@@ -1,0 +1,54 @@
+"""Shared timing helpers for the benchmarks: interleaved repeats, medians, a ratio table."""
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def median_time(fn, *, number: int, repeat: int) -> float:
+    """Median seconds per call of fn over `repeat` runs of `number` calls."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times)
+
+
+def compare(candidates: dict, *, number: int, repeat: int) -> dict:
+    """Time each candidate in interleaved rounds (fair on a noisy machine); medians per name."""
+    rounds = {name: [] for name in candidates}
+    for fn in candidates.values():
+        fn()
+    for _ in range(repeat):
+        for name, fn in candidates.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            rounds[name].append((time.perf_counter() - t0) / number)
+    return {name: statistics.median(ts) for name, ts in rounds.items()}
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def print_table(title: str, rows: list[tuple[str, dict]], baseline: str) -> None:
+    """rows: (benchmark name, {implementation: seconds}); ratios are against `baseline`."""
+    names = [n for n in rows[0][1]]
+    print(f"\n{title}")
+    header = f"{'benchmark':<28}" + "".join(f"{n:>16}" for n in names) + "".join(
+        f"{'graphc/' + n:>18}" for n in names if n != "graphc")
+    print(header)
+    print("-" * len(header))
+    for bench, times in rows:
+        line = f"{bench:<28}" + "".join(f"{fmt_time(times[n]) if n in times else '-':>16}" for n in names)
+        line += "".join(f"{times['graphc'] / times[n]:>18.2f}" if n in times else f"{'-':>18}"
+                        for n in names if n != "graphc")
+        print(line)
