@@ -13,6 +13,7 @@ from .ops.elementwise import *  # noqa: F401,F403
 from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.index import *  # noqa: F401,F403
 from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
                         full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
@@ -20,6 +21,9 @@ from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, s
 from . import autograd, cuda
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import GraphcError, ShapeError
+from .trace import TracerWarning, trace
+from .compile import compile
+from . import ir, runtimes
 
 float = float32
 double = float64

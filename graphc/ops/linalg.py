@@ -21,7 +21,7 @@ def _infer_matmul(types, **_):
     if ka != kb:
         raise ValueError(f"mat1 and mat2 shapes cannot be multiplied ({_mat(sa)} and {_mat(sb)})")
     batch = broadcast_shapes(sa[:-2], sb[:-2])
-    out = batch + (sa[-2],) * (len(sa) > 1) + (sb[-1],) * (len(sb) > 1)
+    out = batch + tuple(sa[-2:-1]) + tuple(sb[-1:] if len(sb) > 1 else ())
     return [TensorType(out, d)]
 
 
@@ -33,6 +33,11 @@ def _matmul_vjp(ctx, g):
     from .shape import reshape, transpose, unsqueeze
 
     a, b = ctx.inputs
+    if a.ndim == 1 and b.ndim == 1:
+        from .elementwise import mul
+
+        return (mul(g, b) if ctx.needs_input_grad[0] else None,
+                mul(g, a) if ctx.needs_input_grad[1] else None)
     a2 = a if a.ndim > 1 else unsqueeze(a, 0)
     b2 = b if b.ndim > 1 else unsqueeze(b, -1)
     g2 = g

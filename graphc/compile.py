@@ -1,0 +1,121 @@
+"""graphc.compile: trace once per input signature, run the static graph on a runtime.
+
+The compiled callable keeps the module (and any optimizer) as the source of truth: its
+parameters and buffers are graph inputs read afresh on every call, and values the graph
+changed in place (functionalized mutations) are written back after every call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import runtimes
+from .tensor import Tensor
+from .trace import Traced, _flatten_inputs, trace_call, unflatten
+
+
+def _describe(value) -> str:
+    if isinstance(value, Tensor):
+        return f"{value.type}{' requires_grad' if value.requires_grad else ''}"
+    return repr(value)
+
+
+def signature(fn, args) -> tuple:
+    """What a trace depends on: each argument's type (or value, for non-tensors) and the
+    module's training flag."""
+    entries = []
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            entries.append((f"input {i}", (tuple(a.shape), a.dtype.name, a.requires_grad)))
+        elif isinstance(a, (list, tuple, dict)):
+            entries.append((f"input {i}", tuple(_describe(t) for t in _flatten_inputs(a))))
+        else:
+            entries.append((f"input {i}", ("value", repr(a))))
+    if hasattr(fn, "training"):
+        entries.append(("module training flag", fn.training))
+    return tuple(entries)
+
+
+def _diff(old: tuple, new: tuple) -> str:
+    if old is None:
+        return "first call"
+    if len(old) != len(new):
+        return f"number of inputs changed from {len(old)} to {len(new)}"
+    reasons = [f"{name}: {_fmt(a)} -> {_fmt(b)}" for (name, a), (_, b) in zip(old, new) if a != b]
+    return "; ".join(reasons)
+
+
+def _fmt(entry) -> str:
+    if isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], tuple):
+        shape, dtype, grad = entry
+        return f"{dtype}{list(shape)}{' requires_grad' if grad else ''}"
+    return str(entry)
+
+
+@dataclass
+class _Entry:
+    traced: Traced
+    executable: object
+
+
+class Compiled:
+    """The callable `graphc.compile` returns."""
+
+    def __init__(self, fn, device: str = "numpy", passes=None, extra_state=None):
+        self.fn = fn
+        self.device = device
+        self.passes = passes
+        self.extra_state = extra_state
+        self.runtime = runtimes.get(device)
+        self._cache: dict[tuple, _Entry] = {}
+        self._last_sig = None
+        self.graph = None
+        self.retrace_log: list[str] = []
+
+    def __call__(self, *args):
+        sig = signature(self.fn, args)
+        entry = self._cache.get(sig)
+        if entry is None:
+            self.retrace_log.append(_diff(self._last_sig, sig))
+            entry = self._cache[sig] = self._build(args)
+        self._last_sig = sig
+        traced = entry.traced
+        arrays = [t._value for t in _flatten_inputs(args)]
+        arrays += [t._value for _, t in traced.params]
+        outs = entry.executable(*arrays)
+        self._write_back(traced, outs)
+        return unflatten(traced.out_tree, [Tensor._make(o) for o in outs])
+
+    def _build(self, args) -> _Entry:
+        extra = self.extra_state() if callable(self.extra_state) else (self.extra_state or ())
+        traced = trace_call(self.fn, args, params_as_inputs=True, extra_state=extra)
+        graph = traced.graph
+        if self.passes is not None:
+            graph = self.passes(graph) if callable(self.passes) else _run_passes(self.passes, graph)
+            traced.graph = graph
+        self.graph = graph
+        return _Entry(traced, self.runtime.prepare(graph))
+
+    def _write_back(self, traced: Traced, outs) -> None:
+        if not traced.mutations:
+            return
+        by_name = dict(traced.params)
+        for name, index in traced.mutations.items():
+            t = by_name.get(name)
+            if t is not None:
+                np.copyto(t._value, outs[index])
+                t._version[0] += 1
+
+
+def _run_passes(passes, graph):
+    for p in passes:
+        graph = p(graph)
+    return graph
+
+
+def compile(fn, device: str = "numpy", passes=None, *, extra_state=None) -> Compiled:
+    """Compile fn (a function or nn.Module): traces on the first call for each input
+    signature, caches the prepared executable, and returns graphc Tensors with the original
+    output structure. `device` names a runtime ('numpy' or 'cpu', 'cuda', or a registered one)."""
+    return Compiled(fn, device, passes, extra_state)

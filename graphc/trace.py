@@ -1,0 +1,227 @@
+"""Recording define-by-run code into a static Graph through the dispatcher's recording hook.
+
+While a `Recorder` is active every op that `dispatch` runs becomes a graph node. Tensors are
+mapped to value names by identity; a tensor the recorder has not seen (a Python scalar turned
+into a 0-d tensor, a captured global) becomes a constant initializer. An in-place op is
+recorded as a pure op whose result replaces the tensor's value for later reads; when tracing
+ends, every mutated graph input's final value is a graph output (functionalization).
+"""
+from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import GraphcError, user_frame, user_location
+from .ir import Graph
+from .state import STATE
+from .tensor import Tensor
+
+
+class TracerWarning(UserWarning):
+    """The traced graph holds only the path taken: a Python decision read a tensor's value."""
+
+
+class TraceError(GraphcError):
+    """The function could not be recorded."""
+
+
+class Recorder:
+    """The hook `dispatch` calls while tracing: appends nodes to `graph`."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.names: dict[int, str] = {}
+        self.origin: dict[int, str] = {}   # tensor id -> the graph input it was bound to
+        self.alive: list[Tensor] = []      # keeps recorded tensors alive so ids stay unique
+        self.warned: set[str] = set()
+        self.sources: dict[str, str] = {}
+        self._const = 0
+
+    def bind(self, t: Tensor, name: str, *, origin: bool = False) -> None:
+        self.names[id(t)] = name
+        self.alive.append(t)
+        if origin:
+            self.origin[id(t)] = name
+
+    def name_of(self, t: Tensor) -> str:
+        name = self.names.get(id(t))
+        if name is None:
+            if t._value is None:
+                raise TraceError(f"a symbolic tensor of type {t.type} was used that the trace did "
+                                 "not produce")
+            name = self.graph.add_initializer(self._const_name(), t._value)
+            self.bind(t, name)
+        return name
+
+    def _const_name(self) -> str:
+        while True:
+            name = f"c{self._const}"
+            self._const += 1
+            if name not in self.graph._types:
+                return name
+
+    def record(self, op, attrs, inputs, outs) -> None:
+        in_names = [self.name_of(t) for t in inputs]
+        source = user_location()
+        out_names = self.graph.add_node(op.name, in_names, [o.type for o in outs], attrs, source=source)
+        for o, n in zip(outs, out_names):
+            self.bind(o, n)
+
+    def alias(self, new: Tensor, old: Tensor) -> None:
+        name = self.names.get(id(old))
+        if name is not None:
+            self.bind(new, name)
+
+    def rebind(self, tensor: Tensor, new: Tensor) -> None:
+        self.bind(tensor, self.name_of(new))
+
+    def on_concrete_use(self, tensor: Tensor, what: str) -> None:
+        name = self.names.get(id(tensor))
+        if name is None or name in self.graph.initializers:
+            return
+        where = user_location()
+        if where in self.warned:
+            return
+        self.warned.add(where)
+        frame = user_frame()
+        warnings.warn_explicit(
+            f"{what}() reads the value of traced tensor %{name}: the graph records only the path "
+            "taken for this example input, so Python control flow that depends on it is not "
+            "captured", TracerWarning, frame.f_code.co_filename if frame else "<unknown>",
+            frame.f_lineno if frame else 0)
+
+    def mutations(self) -> dict[str, str]:
+        """graph input name -> the value that input holds now, for inputs changed in place."""
+        out = {}
+        for tid, origin in self.origin.items():
+            now = self.names[tid]
+            if now != origin:
+                out[origin] = now
+        return out
+
+
+@dataclass
+class Traced:
+    """A trace with what is needed to call it like the original function."""
+
+    graph: Graph
+    out_tree: object                     # the output structure, tensors replaced by output indices
+    params: list = field(default_factory=list)       # (name, Tensor) bound to graph inputs after user inputs
+    mutations: dict = field(default_factory=dict)    # input name -> output index of its final value
+
+
+def _arg_names(fn, n: int) -> list[str]:
+    target = fn.forward if hasattr(fn, "forward") and not inspect.isfunction(fn) else fn
+    try:
+        params = [p for p in inspect.signature(target).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params][:n]
+    except (TypeError, ValueError):
+        names = []
+    return names + [f"input{i}" for i in range(len(names), n)]
+
+
+def _flatten_inputs(args):
+    """Tensors found in args (nested tuples/lists/dicts), in order."""
+    out = []
+    stack = [args]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (list, tuple)):
+            stack.extend(reversed(x))
+        elif isinstance(x, dict):
+            stack.extend(reversed(list(x.values())))
+    return out
+
+
+def _flatten_outputs(out, recorder: Recorder, names: list[str]):
+    """Replace tensors by output indices, keeping tuples, lists, dicts and other leaves."""
+    if isinstance(out, Tensor):
+        names.append(recorder.name_of(out))
+        return len(names) - 1
+    if isinstance(out, tuple) and hasattr(out, "_fields"):
+        return type(out)(*(_flatten_outputs(x, recorder, names) for x in out))
+    if isinstance(out, (tuple, list)):
+        return type(out)(_flatten_outputs(x, recorder, names) for x in out)
+    if isinstance(out, dict):
+        return {k: _flatten_outputs(v, recorder, names) for k, v in out.items()}
+    return ("const", out)
+
+
+def unflatten(tree, values):
+    """Rebuild the output structure from `values` (indexed by output position)."""
+    if isinstance(tree, int):
+        return values[tree]
+    if isinstance(tree, tuple) and len(tree) == 2 and tree[0] == "const":
+        return tree[1]
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(unflatten(x, values) for x in tree))
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(unflatten(x, values) for x in tree)
+    if isinstance(tree, dict):
+        return {k: unflatten(v, values) for k, v in tree.items()}
+    return tree
+
+
+def module_state(fn) -> list:
+    """(state_dict name, tensor) of a module's parameters and buffers (empty for functions)."""
+    if not hasattr(fn, "named_parameters"):
+        return []
+    state = list(fn.named_parameters()) + [(n, b) for n, b in fn.named_buffers() if b is not None]
+    return state
+
+
+def trace_call(fn, args, *, params_as_inputs: bool, extra_state=(), name: str | None = None) -> Traced:
+    """Record fn(*args). Tensors in args become graph inputs; module state becomes initializers
+    (or inputs after the user's, with params_as_inputs); extra_state is (name, tensor) pairs
+    treated like module state (e.g. optimizer buffers)."""
+    graph = Graph(name or getattr(fn, "__name__", None) or type(fn).__name__)
+    rec = Recorder(graph)
+    tensors = _flatten_inputs(args)
+    for arg_name, t in zip(_arg_names(fn, len(tensors)), tensors):
+        if id(t) in rec.names:
+            continue
+        graph.add_input(arg_name, t.type)
+        rec.bind(t, arg_name, origin=True)
+    state = [(n, t) for n, t in [*module_state(fn), *extra_state] if id(t) not in rec.names]
+    for state_name, t in state:
+        if params_as_inputs:
+            graph.add_input(state_name, t.type)
+        else:
+            graph.add_initializer(state_name, t._value)
+        rec.bind(t, state_name, origin=params_as_inputs)
+    prev = STATE.recorder
+    if prev is not None:
+        raise TraceError("graphc.trace cannot be nested")
+    STATE.recorder = rec
+    try:
+        out = fn(*args)
+    finally:
+        STATE.recorder = prev
+    names: list[str] = []
+    tree = _flatten_outputs(out, rec, names)
+    mutations = {}
+    for origin, now in rec.mutations().items():
+        mutations[origin] = len(names)
+        names.append(now)
+    graph.set_outputs(names)
+    graph.verify()
+    return Traced(graph, tree, state if params_as_inputs else [], mutations)
+
+
+def trace(fn, *example_inputs) -> Graph:
+    """Record fn(*example_inputs) (a function or an nn.Module) into a static Graph.
+
+    Parameters and buffers become initializers named by their state_dict keys; outputs are
+    flattened in order; values of inputs changed in place are extra outputs after them.
+    """
+    return trace_call(fn, example_inputs, params_as_inputs=False).graph
+
+
+def is_tracing() -> bool:
+    return STATE.recorder is not None
