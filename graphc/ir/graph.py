@@ -72,7 +72,7 @@ class Graph:
         return MappingProxyType(self._init)
 
     @property
-    def nx(self) -> nx.MultiDiGraph:
+    def nx_graph(self) -> nx.MultiDiGraph:
         """The underlying networkx graph, for algorithms and drawing; do not mutate it."""
         return self._g
 
@@ -90,7 +90,8 @@ class Graph:
                     d["source"], d["subgraph"])
 
     def nodes(self) -> list[Node]:
-        """Every node in topological order, ties broken by insertion order (so it is stable)."""
+        """Every node in topological order, ties broken by insertion order (so it is stable);
+        GraphError on a cycle."""
         if self._order is None:
             if not nx.is_directed_acyclic_graph(self._g):
                 raise GraphError(self._cycle_message())
@@ -142,7 +143,7 @@ class Graph:
         if name is None or isinstance(name, str):
             outs = []
             for t in types:
-                outs.append(self._fresh(name))
+                outs.append(self.fresh_name(name))
                 self._types[outs[-1]] = t
         else:
             outs = [_as_value_name(v) for v in name]
@@ -166,6 +167,19 @@ class Graph:
             self._add_use(node, slot, v)
         self._order = None
         return outs
+
+    def fresh_name(self, hint: str | None = None) -> str:
+        """A value name nothing defines or reads: `hint`, `hint_1`, ... or "0", "1", ...
+        (what add_node picks; also for naming new initializers)."""
+        if hint is None:
+            while self._taken(str(self._next_value)):  # the counter only skips taken names
+                self._next_value += 1
+            return str(self._next_value)
+        name, k = _as_value_name(hint), 0
+        while self._taken(name):
+            k += 1
+            name = f"{hint}_{k}"
+        return name
 
     def set_outputs(self, names: Sequence[str]) -> None:
         self._outputs = [_as_value_name(v) for v in names]
@@ -287,18 +301,6 @@ class Graph:
     def _taken(self, name: str) -> bool:
         return name in self._types or name in self._uses
 
-    def _fresh(self, hint: str | None) -> str:
-        if hint is None:
-            while self._taken(str(self._next_value)):
-                self._next_value += 1
-            self._next_value += 1
-            return str(self._next_value - 1)
-        name, k = _as_value_name(hint), 0
-        while self._taken(name):
-            k += 1
-            name = f"{hint}_{k}"
-        return name
-
     def _add_use(self, node: str, slot: int, value: str) -> None:
         self._uses.setdefault(value, []).append((node, slot))
         if value in self._producer:
@@ -332,10 +334,14 @@ class Graph:
         if op is None:
             return
         try:
-            expected = [_as_type(t) for t in op.infer(in_types, **op.complete_attrs(dict(node.attrs)))]
+            attrs = op.complete_attrs(dict(node.attrs))
+        except TypeError as exc:
+            raise GraphError(f"{self._describe(node.name)}: {exc}") from None
+        try:
+            expected = [_as_type(t) for t in op.infer(in_types, **attrs)]
         except Exception as exc:  # a shape rule may reject bad input with any exception
-            raise GraphError(f"{self._describe(node.name)}: the {node.op} shape rule rejects it: "
-                             f"{type(exc).__name__}: {exc}") from exc
+            raise GraphError(f"{self._describe(node.name)}: {node.op} rejects inputs "
+                             f"{_types_str(in_types)}: {exc}") from exc
         if expected != declared:
             raise GraphError(f"{self._describe(node.name)}: declares "
                              f"{_types_str(declared)}, but {node.op} gives {_types_str(expected)}")

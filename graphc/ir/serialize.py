@@ -60,8 +60,8 @@ def load(path, verify: bool = True) -> Graph:
             graph = _decode_file(zf)
         if verify:
             graph.verify()
-    except GraphFileError:
-        raise
+    except GraphFileError as exc:
+        raise GraphFileError(f"{path}: {exc}") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RecursionError,
             GraphError, ValueError, TypeError, KeyError) as exc:
         # whatever the builder, json, zipfile or NumPy said about the bytes, it is the file's fault
@@ -116,19 +116,19 @@ def _encode_attr(v):
 def _decode_file(zf: zipfile.ZipFile) -> Graph:
     names = zf.namelist()
     if len(set(names)) != len(names):
-        raise GraphFileError(f"{zf.filename}: repeated zip members")
+        raise GraphFileError("repeated zip members")
     doc = json.loads(zf.read(_GRAPH_MEMBER))
     _fields(doc, {"format": str, "version": int, "graph": dict}, "the file")
     if doc["format"] != FORMAT:
-        raise GraphFileError(f"{zf.filename}: format {doc['format']!r} is not {FORMAT!r}")
+        raise GraphFileError(f"format {doc['format']!r} is not {FORMAT!r}")
     if doc["version"] != VERSION:
-        raise GraphFileError(f"{zf.filename}: graph file version {doc['version']} is not "
+        raise GraphFileError(f"graph file version {doc['version']} is not "
                              f"supported (this graphc reads version {VERSION})")
     used = {_GRAPH_MEMBER}
     graph = _decode_graph(doc["graph"], zf, used)
     extra = set(names) - used
     if extra:
-        raise GraphFileError(f"{zf.filename}: unexpected members {sorted(extra)}")
+        raise GraphFileError(f"unexpected members {sorted(extra)}")
     return graph
 
 
@@ -159,7 +159,7 @@ def _fields(obj, schema: dict, what: str) -> None:
         keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
         raise GraphFileError(f"a {what} must have exactly the fields {sorted(schema)}, got {keys}")
     for key, kind in schema.items():
-        if not isinstance(obj[key], kind) or isinstance(obj[key], bool) and kind is int:
+        if not isinstance(obj[key], kind) or (kind is int and isinstance(obj[key], bool)):
             raise GraphFileError(f"{what} field {key!r} has the wrong type: {obj[key]!r}")
 
 

@@ -46,7 +46,7 @@ def format_graph(graph) -> str:
 
 def format_node(graph, node) -> str:
     """One node's line, without a fused node's subgraph block (for error messages)."""
-    outs = ", ".join(f"{_value(v)}: {_type_str(graph, v)}" for v in node.outputs)
+    outs = ", ".join(f"{_value(v)}: {graph.type_of(v)}" for v in node.outputs)
     line = f"{outs} = {node.op}({', '.join(map(_value, node.inputs))})"
     if node.attrs:
         line += " {" + ", ".join(f"{k}={_attr(node.attrs[k])}" for k in sorted(node.attrs)) + "}"
@@ -67,13 +67,6 @@ def _graph_lines(graph) -> list[str]:
     lines.append(f"  return {', '.join(map(_value, graph.outputs))}".rstrip())
     lines.append("}")
     return lines
-
-
-def _type_str(graph, value: str) -> str:
-    try:
-        return str(graph.type_of(value))
-    except KeyError:  # a broken graph being described in an error message
-        return "?"
 
 
 def _value(name: str) -> str:
