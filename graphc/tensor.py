@@ -57,8 +57,11 @@ class Tensor:
         return t
 
     def _owned(self) -> "Tensor":
-        """A tensor with memory of its own, for storing as ``.grad`` (which may be written in place)."""
-        return Tensor._make(self._value.copy()) if self._value is not None else self
+        """A tensor with memory of its own, for storing as ``.grad`` (which may be written in
+        place). While tracing, values are immutable graph values, so an alias will do."""
+        if STATE.recorder is not None:
+            return self.detach()
+        return Tensor._make(self._value.copy())
 
     # -- type and shape -------------------------------------------------------------------
     @property

@@ -26,16 +26,21 @@ except ImportError:
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 
 
+def _data():
+    gen = np.random.default_rng(0)
+    return (gen.standard_normal((N, D_IN), np.float32), gen.standard_normal((N, D_OUT), np.float32),
+            gen.standard_normal((D_IN, H), np.float32), gen.standard_normal((H, D_OUT), np.float32))
+
+
 def two_layer_net(m, steps: int, lr: float = 1e-6):
     """The tutorial's network with tensors + autograd + manual SGD, for m = graphc or torch."""
-    gen = np.random.default_rng(0)
-    x = m.from_numpy(gen.standard_normal((N, D_IN), np.float32))
-    y = m.from_numpy(gen.standard_normal((N, D_OUT), np.float32))
-    w1 = m.from_numpy(gen.standard_normal((D_IN, H), np.float32)).requires_grad_()
-    w2 = m.from_numpy(gen.standard_normal((H, D_OUT), np.float32)).requires_grad_()
+    x0, y0, w10, w20 = _data()
+    x, y = m.from_numpy(x0), m.from_numpy(y0)
 
     def run():
-        nonlocal w1, w2
+        # every run trains from the same start: later steps of a long run hit denormals
+        w1 = m.from_numpy(w10.copy()).requires_grad_()
+        w2 = m.from_numpy(w20.copy()).requires_grad_()
         for _ in range(steps):
             y_pred = x.mm(w1).clamp(min=0).mm(w2)
             loss = (y_pred - y).pow(2).sum()
@@ -52,15 +57,11 @@ def two_layer_net(m, steps: int, lr: float = 1e-6):
 
 def two_layer_numpy(steps: int, lr: float = 1e-6):
     """The tutorial's hand-written NumPy network (forward and backward by hand), float32."""
-    gen = np.random.default_rng(0)
-    x = gen.standard_normal((N, D_IN), np.float32)
-    y = gen.standard_normal((N, D_OUT), np.float32)
-    w1 = gen.standard_normal((D_IN, H), np.float32)
-    w2 = gen.standard_normal((H, D_OUT), np.float32)
+    x, y, w10, w20 = _data()
     lr = np.float32(lr)
 
     def run():
-        nonlocal w1, w2
+        w1, w2 = w10.copy(), w20.copy()
         for _ in range(steps):
             h = x.dot(w1)
             h_relu = np.maximum(h, 0)
