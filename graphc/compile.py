@@ -62,13 +62,13 @@ class _Entry:
 class Compiled:
     """The callable `graphc.compile` returns."""
 
-    def __init__(self, fn, device: str = "numpy", passes=None, extra_state=None):
+    def __init__(self, fn, device: str = "numpy", passes=None):
         self.fn = fn
         self.device = device
         self.passes = passes
-        self.extra_state = extra_state
         self.runtime = runtimes.get(device)
         self._cache: dict[tuple, _Entry] = {}
+        self._warmed_up = False
         self._last_sig = None
         self.graph = None
         self.retrace_log: list[str] = []
@@ -78,7 +78,21 @@ class Compiled:
         entry = self._cache.get(sig)
         if entry is None:
             self.retrace_log.append(_diff(self._last_sig, sig))
-            entry = self._cache[sig] = self._build(args)
+            self._last_sig = sig
+            traced = self._trace(args)
+            if traced.mutations:
+                # Tracing ran this call's step for real (state changed in place), so its
+                # results are this call's results. The first such trace is discarded: state
+                # made lazily by that step (optimizer buffers) only exists after it has run.
+                if self._warmed_up:
+                    self._cache[sig] = _Entry(traced, self.runtime.prepare(traced.graph))
+                else:
+                    self._last_sig = None
+                    self.retrace_log[-1] += " (warm-up: the step changes state in place, so it " \
+                                            "is traced again on the next call)"
+                self._warmed_up = True
+                return unflatten(traced.out_tree, traced.results)
+            entry = self._cache[sig] = _Entry(traced, self.runtime.prepare(traced.graph))
         self._last_sig = sig
         traced = entry.traced
         arrays = [t._value for t in _flatten_inputs(args)]
@@ -87,19 +101,15 @@ class Compiled:
         self._write_back(traced, outs)
         return unflatten(traced.out_tree, [Tensor._make(o) for o in outs])
 
-    def _build(self, args) -> _Entry:
-        extra = self.extra_state() if callable(self.extra_state) else (self.extra_state or ())
-        traced = trace_call(self.fn, args, params_as_inputs=True, extra_state=extra)
-        graph = traced.graph
+    def _trace(self, args) -> Traced:
+        traced = trace_call(self.fn, args, params_as_inputs=True)
         if self.passes is not None:
-            graph = self.passes(graph) if callable(self.passes) else _run_passes(self.passes, graph)
-            traced.graph = graph
-        self.graph = graph
-        return _Entry(traced, self.runtime.prepare(graph))
+            passes = self.passes
+            traced.graph = passes(traced.graph) if callable(passes) else _run_passes(passes, traced.graph)
+        self.graph = traced.graph
+        return traced
 
     def _write_back(self, traced: Traced, outs) -> None:
-        if not traced.mutations:
-            return
         by_name = dict(traced.params)
         for name, index in traced.mutations.items():
             t = by_name.get(name)
@@ -114,8 +124,8 @@ def _run_passes(passes, graph):
     return graph
 
 
-def compile(fn, device: str = "numpy", passes=None, *, extra_state=None) -> Compiled:
+def compile(fn, device: str = "numpy", passes=None) -> Compiled:
     """Compile fn (a function or nn.Module): traces on the first call for each input
     signature, caches the prepared executable, and returns graphc Tensors with the original
     output structure. `device` names a runtime ('numpy' or 'cpu', 'cuda', or a registered one)."""
-    return Compiled(fn, device, passes, extra_state)
+    return Compiled(fn, device, passes)

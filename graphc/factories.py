@@ -59,6 +59,8 @@ def as_array(data, dtype=None) -> np.ndarray:
 
 def _finish(value: np.ndarray, device, requires_grad: bool) -> Tensor:
     t = Tensor._make(value)
+    if STATE.recorder is not None:
+        STATE.recorder.note_fresh(t)
     if device is not None:
         dev = as_device(device)
         if dev.type == "cuda":

@@ -36,6 +36,8 @@ class Tensor:
         else:
             value = np.zeros(args, (dtype and dtypes.as_dtype(dtype) or dtypes.get_default_dtype()).np)
         _init(self, value)
+        if STATE.recorder is not None:
+            STATE.recorder.note_fresh(self)
         self._device = as_device(device)
         if requires_grad:
             self.requires_grad_(True)

@@ -31,14 +31,17 @@ class TraceError(GraphcError):
 class Recorder:
     """The hook `dispatch` calls while tracing: appends nodes to `graph`."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, *, capture_as_inputs: bool = False, state_names=None):
         self.graph = graph
         self.names: dict[int, str] = {}
         self.origin: dict[int, str] = {}   # tensor id -> the graph input it was bound to
         self.alive: list[Tensor] = []      # keeps recorded tensors alive so ids stay unique
+        self.fresh: set[int] = set()       # tensors made during the trace (factories, scalars)
+        self.captured: list[tuple[str, Tensor]] = []
         self.warned: set[str] = set()
-        self.sources: dict[str, str] = {}
-        self._const = 0
+        self.capture_as_inputs = capture_as_inputs
+        self.state_names = state_names or {}
+        self.source_override: str | None = None
 
     def bind(self, t: Tensor, name: str, *, origin: bool = False) -> None:
         self.names[id(t)] = name
@@ -46,26 +49,31 @@ class Recorder:
         if origin:
             self.origin[id(t)] = name
 
+    def note_fresh(self, t: Tensor) -> None:
+        """t was made during the trace from Python data: it is a constant, not captured state."""
+        self.fresh.add(id(t))
+        self.alive.append(t)
+
     def name_of(self, t: Tensor) -> str:
         name = self.names.get(id(t))
         if name is None:
             if t._value is None:
                 raise TraceError(f"a symbolic tensor of type {t.type} was used that the trace did "
                                  "not produce")
-            name = self.graph.add_initializer(self._const_name(), t._value)
-            self.bind(t, name)
+            if id(t) in self.fresh or not self.capture_as_inputs:
+                hint = "c" if id(t) in self.fresh else self.state_names.get(id(t), "captured")
+                name = self.graph.add_initializer(self.graph.fresh_name(hint), t._value)
+                self.bind(t, name)
+            else:
+                name = self.graph.fresh_name(self.state_names.get(id(t), "captured"))
+                self.graph.add_input(name, t.type)
+                self.bind(t, name, origin=True)
+                self.captured.append((name, t))
         return name
-
-    def _const_name(self) -> str:
-        while True:
-            name = f"c{self._const}"
-            self._const += 1
-            if name not in self.graph._types:
-                return name
 
     def record(self, op, attrs, inputs, outs) -> None:
         in_names = [self.name_of(t) for t in inputs]
-        source = user_location()
+        source = self.source_override or user_location()
         out_names = self.graph.add_node(op.name, in_names, [o.type for o in outs], attrs, source=source)
         for o, n in zip(outs, out_names):
             self.bind(o, n)
@@ -111,6 +119,7 @@ class Traced:
     out_tree: object                     # the output structure, tensors replaced by output indices
     params: list = field(default_factory=list)       # (name, Tensor) bound to graph inputs after user inputs
     mutations: dict = field(default_factory=dict)    # input name -> output index of its final value
+    results: list = field(default_factory=list)      # the outputs the tracing run computed
 
 
 def _arg_names(fn, n: int) -> list[str]:
@@ -139,17 +148,18 @@ def _flatten_inputs(args):
     return out
 
 
-def _flatten_outputs(out, recorder: Recorder, names: list[str]):
+def _flatten_outputs(out, recorder: Recorder, names: list[str], tensors: list[Tensor]):
     """Replace tensors by output indices, keeping tuples, lists, dicts and other leaves."""
     if isinstance(out, Tensor):
         names.append(recorder.name_of(out))
+        tensors.append(out)
         return len(names) - 1
     if isinstance(out, tuple) and hasattr(out, "_fields"):
-        return type(out)(*(_flatten_outputs(x, recorder, names) for x in out))
+        return type(out)(*(_flatten_outputs(x, recorder, names, tensors) for x in out))
     if isinstance(out, (tuple, list)):
-        return type(out)(_flatten_outputs(x, recorder, names) for x in out)
+        return type(out)(_flatten_outputs(x, recorder, names, tensors) for x in out)
     if isinstance(out, dict):
-        return {k: _flatten_outputs(v, recorder, names) for k, v in out.items()}
+        return {k: _flatten_outputs(v, recorder, names, tensors) for k, v in out.items()}
     return ("const", out)
 
 
@@ -176,19 +186,46 @@ def module_state(fn) -> list:
     return state
 
 
-def trace_call(fn, args, *, params_as_inputs: bool, extra_state=(), name: str | None = None) -> Traced:
+def state_names(fn) -> dict[int, str]:
+    """Readable names for tensors a function reaches through modules and optimizers it closes
+    over or reads as globals: ``model.fc1.weight``, ``optimizer.state.0.momentum_buffer``."""
+    code = getattr(fn, "__code__", None)
+    found = {}
+    if code is not None:
+        cells = dict(zip(code.co_freevars, (c.cell_contents for c in (fn.__closure__ or ()))))
+        found.update({k: v for k, v in fn.__globals__.items() if k in code.co_names})
+        found.update(cells)
+    names: dict[int, str] = {}
+    for var, obj in found.items():
+        if isinstance(obj, Tensor):
+            names.setdefault(id(obj), var)
+        elif hasattr(obj, "named_parameters") and hasattr(obj, "state_dict"):
+            for key, t in obj.state_dict(keep_vars=True).items():
+                names.setdefault(id(t), f"{var}.{key}")
+        elif hasattr(obj, "param_groups") and hasattr(obj, "state"):
+            params = [p for g in obj.param_groups for p in g["params"]]
+            for i, p in enumerate(params):
+                names.setdefault(id(p), f"{var}.param{i}")
+                for key, t in obj.state.get(p, {}).items():
+                    if isinstance(t, Tensor):
+                        names.setdefault(id(t), f"{var}.state.{i}.{key}")
+    return names
+
+
+def trace_call(fn, args, *, params_as_inputs: bool, name: str | None = None) -> Traced:
     """Record fn(*args). Tensors in args become graph inputs; module state becomes initializers
-    (or inputs after the user's, with params_as_inputs); extra_state is (name, tensor) pairs
-    treated like module state (e.g. optimizer buffers)."""
+    (or inputs after the user's, with params_as_inputs). With params_as_inputs, any other tensor that existed before the
+    trace and that the function reads (a closed-over model's weights, optimizer state) becomes
+    an input too, so the compiled graph reads its current value on every call."""
     graph = Graph(name or getattr(fn, "__name__", None) or type(fn).__name__)
-    rec = Recorder(graph)
+    rec = Recorder(graph, capture_as_inputs=params_as_inputs, state_names=state_names(fn))
     tensors = _flatten_inputs(args)
     for arg_name, t in zip(_arg_names(fn, len(tensors)), tensors):
         if id(t) in rec.names:
             continue
         graph.add_input(arg_name, t.type)
         rec.bind(t, arg_name, origin=True)
-    state = [(n, t) for n, t in [*module_state(fn), *extra_state] if id(t) not in rec.names]
+    state = [(n, t) for n, t in module_state(fn) if id(t) not in rec.names]
     for state_name, t in state:
         if params_as_inputs:
             graph.add_input(state_name, t.type)
@@ -204,14 +241,16 @@ def trace_call(fn, args, *, params_as_inputs: bool, extra_state=(), name: str | 
     finally:
         STATE.recorder = prev
     names: list[str] = []
-    tree = _flatten_outputs(out, rec, names)
+    results: list[Tensor] = []
+    tree = _flatten_outputs(out, rec, names, results)
     mutations = {}
     for origin, now in rec.mutations().items():
         mutations[origin] = len(names)
         names.append(now)
     graph.set_outputs(names)
     graph.verify()
-    return Traced(graph, tree, state if params_as_inputs else [], mutations)
+    params = state + rec.captured if params_as_inputs else []
+    return Traced(graph, tree, params, mutations, [t.detach() for t in results])
 
 
 def trace(fn, *example_inputs) -> Graph:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..dispatch import dispatch
+from ..state import STATE
 from ..ir.types import TensorType
 from ..tensor import Tensor
 
@@ -55,7 +56,10 @@ def infer_float_unary(types, **_):
 
 def scalar_tensor(value, dtype: dtypes.dtype) -> Tensor:
     """A Python scalar as a 0-d constant of the given dtype."""
-    return Tensor._make(np.asarray(value, dtype=dtype.np))
+    t = Tensor._make(np.asarray(value, dtype=dtype.np))
+    if STATE.recorder is not None:
+        STATE.recorder.note_fresh(t)
+    return t
 
 
 def result_dtype(*args) -> dtypes.dtype:
