@@ -40,3 +40,6 @@ from . import factories as _factories
 for _module in (*_ops.load_all(), _factories):
     _bind_methods(_module.METHODS)
 del _module
+
+from . import nn, optim, utils  # noqa: E402  (after the methods are bound: they use Tensor methods)
+from .serialization import load, save  # noqa: E402

@@ -42,6 +42,7 @@ class Recorder:
         self.capture_as_inputs = capture_as_inputs
         self.state_names = state_names or {}
         self.source_override: str | None = None
+        self.output_names = None  # exact names for the next recorded node's outputs (replays)
 
     def bind(self, t: Tensor, name: str, *, origin: bool = False) -> None:
         self.names[id(t)] = name
@@ -74,7 +75,9 @@ class Recorder:
     def record(self, op, attrs, inputs, outs) -> None:
         in_names = [self.name_of(t) for t in inputs]
         source = self.source_override or user_location()
-        out_names = self.graph.add_node(op.name, in_names, [o.type for o in outs], attrs, source=source)
+        names, self.output_names = self.output_names, None
+        out_names = self.graph.add_node(op.name, in_names, [o.type for o in outs], attrs,
+                                        source=source, name=names)
         for o, n in zip(outs, out_names):
             self.bind(o, n)
 

@@ -6,7 +6,7 @@ import importlib
 
 from .registry import NOT_DIFFERENTIABLE, REGISTRY, REQUIRED, Op, get, register
 
-FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg")
+FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg", "index", "nn")
 
 
 def load_all():

@@ -16,6 +16,15 @@ from .base import (as_tensors, broadcast_shapes, infer_broadcast, infer_compare,
                    unbroadcast)
 from .registry import NOT_DIFFERENTIABLE, REQUIRED, Op, register
 
+__all__ = ["mul", "pow", "maximum", "minimum", "add", "sub", "div", "rsub", "true_divide",
+           "floor_divide", "remainder", "fmod", "eq", "lt", "gt", "le", "ge", "ne",
+           "logical_and", "logical_or", "logical_xor", "logical_not", "equal", "neg", "abs",
+           "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "erf", "relu",
+           "sign", "floor", "ceil", "round", "trunc", "leaky_relu", "rsqrt", "square", "log1p",
+           "expm1", "log2", "log10", "tan", "softplus", "silu", "gelu", "elu", "hardtanh",
+           "relu6", "clamp", "clip", "where"]
+
+
 def _quiet(fn):
     """NaN/inf follow IEEE rules silently, as in PyTorch (NumPy would warn)."""
     def kernel(*args, **kwargs):
@@ -86,7 +95,15 @@ def _minmax_vjp(cmp):
 ADD = _ew("Add", np.add, _add_vjp, "({0} + {1})", saves=((), ()), grad_name="AddBackward0")
 SUB = _ew("Sub", np.subtract, _sub_vjp, "({0} - {1})", saves=((), ()))
 MUL = _ew("Mul", np.multiply, _mul_vjp, "({0} * {1})")
-DIV = _ew("Div", _quiet(np.divide), _div_vjp, "({0} / {1})")
+def _div_kernel(a, b):
+    """Integer Div truncates toward zero, as ONNX and C (the front end divides floats only)."""
+    if a.dtype.kind not in "iu":
+        return np.divide(a, b)
+    q = np.floor_divide(a, b)
+    return q + ((np.remainder(a, b) != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
+
+
+DIV = _ew("Div", _quiet(_div_kernel), _div_vjp, "({0} / {1})")
 POW = _ew("Pow", _quiet(np.power), _pow_vjp, "pow({0}, {1})", saves=((0, 1), (0,)))
 MAX = _ew("Max", np.maximum, None, "max({0}, {1})", grad_name="MaximumBackward0")
 MIN = _ew("Min", np.minimum, None, "min({0}, {1})", grad_name="MinimumBackward0")
@@ -123,8 +140,8 @@ def _no_grad():
     return no_grad()
 
 
-add_ = _binary(ADD)
-sub_ = _binary(SUB)
+_add = _binary(ADD)
+_sub = _binary(SUB)
 mul = _binary(MUL)
 pow = _binary(POW)
 maximum = _binary(MAX)
@@ -132,11 +149,11 @@ minimum = _binary(MIN)
 
 
 def add(a, b, *, alpha=1, out=None):
-    return add_(a, mul(b, alpha) if alpha != 1 else b, out=out)
+    return _add(a, mul(b, alpha) if alpha != 1 else b, out=out)
 
 
 def sub(a, b, *, alpha=1, out=None):
-    return sub_(a, mul(b, alpha) if alpha != 1 else b, out=out)
+    return _sub(a, mul(b, alpha) if alpha != 1 else b, out=out)
 
 
 def div(a, b, *, rounding_mode=None, out=None):
@@ -517,8 +534,8 @@ METHODS = {
        if name not in ("eq", "ne", "lt", "gt", "le", "ge", "greater", "less")},
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
     "equal": equal, "maximum": maximum, "minimum": minimum,
-    "__add__": add_, "__radd__": _reversed(add), "__iadd__": _inplace(add),
-    "__sub__": sub_, "__rsub__": _reversed(sub), "__isub__": _inplace(sub),
+    "__add__": _add, "__radd__": _reversed(add), "__iadd__": _inplace(add),
+    "__sub__": _sub, "__rsub__": _reversed(sub), "__isub__": _inplace(sub),
     "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": _inplace(mul),
     "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": _inplace(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reversed(floor_divide),

@@ -10,6 +10,9 @@ from .base import as_tensors, broadcast_shapes, same_dtype, unbroadcast
 from .registry import Op, register
 
 
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "addmm", "linear", "outer"]
+
+
 def _infer_matmul(types, **_):
     a, b = types
     d = same_dtype(types)

@@ -16,6 +16,10 @@ from .registry import NOT_DIFFERENTIABLE, Op, register
 _ATTRS = {"axes": None, "keepdims": True}
 
 
+__all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min", "var", "std",
+           "var_mean", "std_mean", "logsumexp", "all", "any", "count_nonzero"]
+
+
 def _reduced_shape(shape, axes, keepdims):
     axes = norm_axes(axes, len(shape))
     if keepdims:

@@ -14,6 +14,11 @@ from .base import norm_axes, norm_axis, same_dtype, unbroadcast
 from .registry import REQUIRED, Op, register
 
 
+__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "t", "broadcast_to",
+           "squeeze", "unsqueeze", "clone", "cat", "concat", "concatenate", "stack", "hstack",
+           "vstack", "narrow", "split", "chunk", "unbind", "repeat", "movedim", "swapaxes"]
+
+
 def _shape_of(types, shape):
     (t,) = types
     numel = t.numel

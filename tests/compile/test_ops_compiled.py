@@ -4,10 +4,13 @@ import pytest
 
 import graphc
 
-from ..ops.test_ops import CASES, IDS, _flat
+from ..ops.test_ops import CASES, _flat
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+DETERMINISTIC = [c for c in CASES if "Dropout" not in c.ops]  # a random mask is drawn per run
+
+
+@pytest.mark.parametrize("case", DETERMINISTIC, ids=[c.id for c in DETERMINISTIC])
 def test_compiled_equals_eager(case):
     arrays = case.args(np.random.default_rng(5))
     xs = [graphc.tensor(a.astype(np.float32) if a.dtype.kind == "f" else a) for a in arrays]

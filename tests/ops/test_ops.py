@@ -101,6 +101,9 @@ class _TypeChecker:
     def on_concrete_use(self, tensor, what):
         pass
 
+    def note_fresh(self, tensor):
+        pass
+
     def alias(self, new, old):
         pass
 
