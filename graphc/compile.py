@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import runtimes
+from .passes import DEFAULT_PIPELINE, plan_memory
 from .tensor import Tensor
 from .trace import Traced, _flatten_inputs, trace_call, unflatten
 
@@ -71,6 +72,7 @@ class Compiled:
         self._warmed_up = False
         self._last_sig = None
         self.graph = None
+        self.plan = None
         self.retrace_log: list[str] = []
 
     def __call__(self, *args):
@@ -85,14 +87,14 @@ class Compiled:
                 # results are this call's results. The first such trace is discarded: state
                 # made lazily by that step (optimizer buffers) only exists after it has run.
                 if self._warmed_up:
-                    self._cache[sig] = _Entry(traced, self.runtime.prepare(traced.graph))
+                    self._cache[sig] = self._prepare(traced)
                 else:
                     self._last_sig = None
                     self.retrace_log[-1] += " (warm-up: the step changes state in place, so it " \
                                             "is traced again on the next call)"
                 self._warmed_up = True
                 return unflatten(traced.out_tree, traced.results)
-            entry = self._cache[sig] = _Entry(traced, self.runtime.prepare(traced.graph))
+            entry = self._cache[sig] = self._prepare(traced)
         self._last_sig = sig
         traced = entry.traced
         arrays = [t._value for t in _flatten_inputs(args)]
@@ -103,11 +105,14 @@ class Compiled:
 
     def _trace(self, args) -> Traced:
         traced = trace_call(self.fn, args, params_as_inputs=True)
-        if self.passes is not None:
-            passes = self.passes
-            traced.graph = passes(traced.graph) if callable(passes) else _run_passes(passes, traced.graph)
+        passes = DEFAULT_PIPELINE if self.passes is None else self.passes
+        traced.graph = passes(traced.graph) if callable(passes) else _run_passes(passes, traced.graph)
         self.graph = traced.graph
         return traced
+
+    def _prepare(self, traced: Traced) -> _Entry:
+        self.plan = plan_memory(traced.graph)
+        return _Entry(traced, self.runtime.prepare(traced.graph, self.plan))
 
     def _write_back(self, traced: Traced, outs) -> None:
         by_name = dict(traced.params)
@@ -126,6 +131,8 @@ def _run_passes(passes, graph):
 
 def compile(fn, device: str = "numpy", passes=None) -> Compiled:
     """Compile fn (a function or nn.Module): traces on the first call for each input
-    signature, caches the prepared executable, and returns graphc Tensors with the original
-    output structure. `device` names a runtime ('numpy' or 'cpu', 'cuda', or a registered one)."""
+    signature, runs the pass pipeline (`passes`: a Pipeline, a list of passes, or None for
+    graphc.passes.DEFAULT_PIPELINE), plans memory, caches the prepared executable, and returns
+    graphc Tensors with the original output structure. `device` names a runtime ('numpy' or
+    'cpu', 'cuda', or a registered one)."""
     return Compiled(fn, device, passes)
