@@ -1,0 +1,9 @@
+"""Argument normalisation shared by layers."""
+from __future__ import annotations
+
+
+def _pair(x) -> tuple:
+    """An int becomes (x, x); a sequence becomes a tuple (PyTorch's ``_pair``)."""
+    if isinstance(x, (list, tuple)):
+        return tuple(x)
+    return (x, x)

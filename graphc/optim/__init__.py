@@ -1,0 +1,7 @@
+"""graphc.optim: optimizers and learning-rate schedulers with PyTorch's update rules and formats."""
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]

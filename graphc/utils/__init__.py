@@ -1,0 +1,4 @@
+"""graphc.utils: data loading (graphc.utils.data), as torch.utils."""
+from . import data
+
+__all__ = ["data"]
