@@ -425,7 +425,8 @@ def getitem(x: Tensor, idx) -> Tensor:
 def setitem(x: Tensor, idx, value) -> None:
     """``x[idx] = value`` in place: value is broadcast and cast to x's dtype."""
     spec, tensors = _parse(x, idx)
-    v = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, x.dtype.np))
+    v = value if isinstance(value, Tensor) else scalar_tensor(value, x.dtype) if np.ndim(value) == 0 \
+        else Tensor._make(np.asarray(value, x.dtype.np))
     if (STATE.recorder is None and x._value is not None and v._value is not None
             and not (STATE.grad_enabled and (x.requires_grad or v.requires_grad))):
         try:
@@ -441,6 +442,11 @@ def setitem(x: Tensor, idx, value) -> None:
         from .elementwise import cast
 
         v = cast(v, x.dtype)
+    if len(spec) == 1 and spec[0][0] == "mask" and tuple(tensors[0].shape) == tuple(x.shape) and v.ndim == 0:
+        from .elementwise import where  # x[mask] = scalar has a static shape: no mask count needed
+
+        x._set_from(where(tensors[0], v, x))
+        return
     x._set_from(dispatch(INDEX_PUT, [x, v, *tensors], {"spec": spec}))
 
 
