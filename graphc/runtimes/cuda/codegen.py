@@ -20,8 +20,8 @@ import numpy as np
 from ... import dtypes
 from ...ops.base import norm_axes
 from ...ops.registry import REGISTRY
-from .kernel import (RENDERER, THREADS, NodeCode, Param, blocks_for, broadcast_strides, coalesce,
-                     coords, dot, grid_loop, index_type, make_kernel, value_param)
+from .kernel import (RENDERER, THREADS, Kernel, NodeCode, Param, blocks_for, broadcast_strides, coalesce,
+                     coords, dot, grid_loop, index_type, make_kernel)
 
 REDUCTIONS = {"ReduceSum": "sum", "ReduceMean": "sum", "ReduceMax": "max", "ReduceMin": "min",
               "ReduceProd": "prod"}
@@ -45,7 +45,8 @@ class Program:
     def __init__(self, steps, type_of, consts=None):
         self.steps = list(steps)
         self.type_of = type_of
-        self.consts = dict(consts or {})
+        read = {v for s in self.steps for v in s.inputs}
+        self.consts = {v: c for v, c in (consts or {}).items() if v in read}
         made = {s.out for s in self.steps}
         self.inputs = []
         for s in self.steps:
@@ -197,15 +198,17 @@ def team_reduce(kind: str, acc: str, acc_t: str, team: int, dtype) -> list[str]:
     if team == 32:
         return lines
     warps = team // 32
-    lines += [f"{RENDERER.shared} {acc_t} red_smem[{warps}];",
-              f"if ((threadIdx.x & 31) == 0) red_smem[threadIdx.x >> 5] = {acc};",
-              RENDERER.barrier,
-              "if (threadIdx.x < 32) {",
-              f"  {acc} = threadIdx.x < {warps} ? red_smem[threadIdx.x] : ({acc_t})({_init(kind, dtype)});",
-              f"  for (int off = {warps // 2}; off > 0; off >>= 1) "
+    lines += ["{",
+              f"  {RENDERER.shared} {acc_t} red_smem[{warps}];",
+              f"  if ((threadIdx.x & 31) == 0) red_smem[threadIdx.x >> 5] = {acc};",
+              "  " + RENDERER.barrier,
+              "  if (threadIdx.x < 32) {",
+              f"    {acc} = threadIdx.x < {warps} ? red_smem[threadIdx.x] : ({acc_t})({_init(kind, dtype)});",
+              f"    for (int off = {warps // 2}; off > 0; off >>= 1) "
               f"{acc} = {_combine(kind, acc, RENDERER.shuffle_down(acc, 'off'))};",
-              "}",
-              RENDERER.barrier]
+              "  }",
+              "  " + RENDERER.barrier,
+              "}"]
     return lines
 
 

@@ -9,6 +9,7 @@ constants, so index division is by literals (cheap multiply-shifts after compila
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from math import prod
 
@@ -69,7 +70,7 @@ def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, sh
     """Render a kernel from its body lines; `pre` is file-scope text (constant tables) placed
     before it. The name is `tag` plus the hash of the text."""
     if isinstance(body, list):
-        body = "\n".join("  " + line for line in body)
+        body = "\n".join("  " + line for line in _drop_unused(body))
     block = (block, 1, 1) if isinstance(block, int) else tuple(block)
     grid = tuple(max(1, int(g)) for g in ((grid,) if isinstance(grid, int) else grid))
     grid = grid + (1,) * (3 - len(grid))
@@ -79,6 +80,21 @@ def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, sh
             f"{body}\n}}\n")
     name = f"{tag}_{hashlib.sha1(text.encode()).hexdigest()[:12]}"
     return Kernel(name, text.replace("KNAME", name), tuple(params), grid, block, shared)
+
+
+_DECL = re.compile(r"^\s*(?:const )?(?:int|long long) (\w+) = [^;{}]*;$")
+
+
+def _drop_unused(lines: list[str]) -> list[str]:
+    """Remove index declarations nothing reads (the coordinates an offset did not need)."""
+    text = "\n".join(lines)
+    keep = []
+    for line in lines:
+        m = _DECL.match(line)
+        if m and len(re.findall(rf"\b{m.group(1)}\b", text)) == 1:
+            continue
+        keep.append(line)
+    return keep
 
 
 def blocks_for(n: int, threads: int = THREADS) -> int:

@@ -16,11 +16,11 @@ from ...ops.registry import REGISTRY
 
 
 def _clip(r, args, attrs, dtype):
-    x = args[0]
+    x, t = args[0], r.compute_type(dtype)
     if attrs.get("min") is not None:
-        x = f"max({x}, {r.literal(attrs['min'], dtype)})"
+        x = f"max({x}, static_cast<{t}>({r.literal(attrs['min'], dtype)}))"
     if attrs.get("max") is not None:
-        x = f"min({x}, {r.literal(attrs['max'], dtype)})"
+        x = f"min({x}, static_cast<{t}>({r.literal(attrs['max'], dtype)}))"
     return x
 
 
@@ -97,9 +97,7 @@ class CStyleRenderer:
         if dtype is dtypes.bool_:
             return "true" if value else "false"
         if not dtype.is_floating_point:
-            if isinstance(value, float) and not value.is_integer():
-                return repr(float(value))
-            v = int(value)
+            v = int(value)  # truncated, as NumPy converts a float attribute to the input's dtype
             return f"{v}LL" if dtype.itemsize == 8 or abs(v) >= 2 ** 31 else str(v)
         value = float(value)
         if math.isnan(value):

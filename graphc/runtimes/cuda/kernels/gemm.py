@@ -13,7 +13,7 @@ from __future__ import annotations
 from math import prod
 
 from ....ops.registry import REGISTRY
-from ..kernel import RENDERER, NodeCode, blocks_for, contiguous_strides, make_kernel, value_param
+from ..kernel import RENDERER, NodeCode, contiguous_strides, make_kernel, value_param
 
 BM = BN = 64
 BK = 16
@@ -49,7 +49,7 @@ def gemm_kernel(tag, params, dtype, z, m, n, k, load_a, load_b, store, splits=1)
         f"    Bs[l / {BN}][l % {BN}] = (bk < k_end && bn < {n}) ? KNAME_b({args}, b, bk, bn) : ({t})0;",
         "  }",
         "  __syncthreads();",
-        f"  #pragma unroll",
+        "  #pragma unroll",
         f"  for (int kk = 0; kk < {BK}; ++kk) {{",
         f"    {t} a[4], bv[4];",
         "    for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];",

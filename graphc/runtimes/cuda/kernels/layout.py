@@ -6,7 +6,7 @@ from __future__ import annotations
 from .... import dtypes
 from ....ops.base import norm_axis
 from ....ops.registry import REGISTRY
-from ..kernel import (RENDERER, NodeCode, blocks_for, broadcast_strides, contiguous_strides, coords,
+from ..kernel import (RENDERER, Kernel, NodeCode, blocks_for, broadcast_strides, contiguous_strides, coords,
                       dot, grid_loop, index_type, make_kernel, value_param)
 
 
@@ -14,7 +14,7 @@ def _attrs(node):
     return REGISTRY[node.op].complete_attrs(dict(node.attrs))
 
 
-def fill_kernel(param, n: int, dtype, value) -> "Kernel":  # noqa: F821
+def fill_kernel(param, n: int, dtype, value) -> Kernel:
     itype = index_type(n)
     body = [grid_loop("i", n, itype) + " " + RENDERER.store(param.name, "i", RENDERER.literal(value, dtype), dtype)]
     return make_kernel("fill", [param], body, blocks_for(n))
@@ -185,7 +185,7 @@ def gather(node, type_of):
     ni = len(it_.shape)
 
     def lines(c, it):
-        j = f"jx"
+        j = "jx"
         pre, idx, post = c[:ax], c[ax:ax + ni], c[ax + ni:]
         off = " + ".join(t for t in (dot(pre, xst[:ax]), f"{j} * {xst[ax]}", dot(post, xst[ax + 1:])) if t != "0")
         return [f"long long {j} = in1[{dot(idx, ist)}]; if ({j} < 0) {j} += {xt.shape[ax]};",
@@ -235,7 +235,7 @@ def _scatter_kernel(tag, node, type_of, src, index, dst_shape, ax, index_slots, 
 
 def gather_grad(node, type_of):
     a = _attrs(node)
-    gt, it_ = type_of(node.inputs[0]), type_of(node.inputs[1])
+    it_ = type_of(node.inputs[1])
     out = type_of(node.outputs[0])
     ax, ni = a["axis"], len(it_.shape)
     zero = fill_kernel(value_param("out", node.outputs[0], out.dtype, output=True), out.numel, out.dtype, 0)
