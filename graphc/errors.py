@@ -17,11 +17,16 @@ class ShapeError(GraphcError, ValueError):
 
 
 def user_frame():
-    """The innermost stack frame outside the graphc package (the user's line)."""
+    """The innermost stack frame outside the graphc package and Python's own machinery
+    (runpy, importlib): the user's line."""
     f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while f is not None and _internal(f.f_code.co_filename):
         f = f.f_back
     return f
+
+
+def _internal(filename: str) -> bool:
+    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen ")
 
 
 def user_location() -> str:

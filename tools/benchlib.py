@@ -52,3 +52,49 @@ def print_table(title: str, rows: list[tuple[str, dict]], baseline: str) -> None
         line += "".join(f"{times['graphc'] / times[n]:>18.2f}" if n in times else f"{'-':>18}"
                         for n in names if n != "graphc")
         print(line)
+
+
+def example_step(lib: str, name: str, batch: int | None = None, compiled: bool = False):
+    """A training-step callable (forward, loss, backward, optimizer step) for an example model
+    file, on graphc or torch (the same source, with `import graphc as torch` made real)."""
+    import importlib
+    import os
+    import sys
+
+    import numpy as np
+
+    root = os.path.join(os.path.dirname(__file__), "..")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.golden.procedure import load_example, make_data
+
+    m = importlib.import_module(lib)
+    mod = load_example(name, lib)
+    data = make_data(mod)
+    mod.model.load_state_dict({k[5:]: m.from_numpy(v.copy()) for k, v in data.items() if k.startswith("init.")})
+    rng = np.random.default_rng(0)
+    inputs = []
+    for i, _ in enumerate(mod.example_inputs):
+        x = data[f"input.{i}"]
+        if batch is not None:
+            x = rng.standard_normal((batch,) + x.shape[1:]).astype(x.dtype)
+        inputs.append(m.from_numpy(x))
+    targets = []
+    for key in sorted(k for k in data if k.startswith("target.")):
+        t = data[key]
+        if batch is not None:
+            t = (rng.integers(0, 10, (batch,) + t.shape[1:]) if t.dtype.kind == "i"
+                 else rng.standard_normal((batch,) + t.shape[1:]).astype(t.dtype))
+        targets.append(m.from_numpy(t))
+    opt = mod.optimizer(mod.model.parameters())
+
+    def step(*batch_tensors):
+        opt.zero_grad()
+        err = mod.loss(mod.model(*batch_tensors[:len(inputs)]), *batch_tensors[len(inputs):])
+        err.backward()
+        opt.step()
+        return err
+
+    run = m.compile(step) if compiled else step
+    args = inputs + targets
+    return lambda: run(*args)

@@ -1,0 +1,107 @@
+"""Compiled forward against eager graphc, PyTorch eager and ONNX Runtime (where installed).
+
+    python tools/bench_compile.py [--repeat 7]
+
+Per-call medians of interleaved repeats for the tutorial MLP (x.mm(w1).clamp(min=0).mm(w2))
+and the 1-channel LeNet at batch 4 and 64; ratios are graphc compiled / each baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+from benchlib import compare, fmt_time  # noqa: E402
+
+import graphc  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+try:
+    import onnxruntime
+except ImportError:
+    onnxruntime = None
+
+
+def mlp_case(m, gen):
+    x = m.from_numpy(gen.standard_normal((64, 1000), np.float32))
+    w1 = m.from_numpy(gen.standard_normal((1000, 100), np.float32))
+    w2 = m.from_numpy(gen.standard_normal((100, 10), np.float32))
+
+    def mlp(x, w1, w2):
+        return x.mm(w1).clamp(min=0).mm(w2)
+
+    return mlp, (x, w1, w2)
+
+
+def lenet_case(m, batch, state):
+    from lenet import Net
+
+    net = Net(m)
+    net.load_state_dict({k: m.from_numpy(v.copy()) for k, v in state.items()})
+    net.eval()
+    x = m.from_numpy(np.random.default_rng(1).standard_normal((batch, 1, 32, 32), np.float32))
+    return net, (x,)
+
+
+def ort_session(fn, inputs):
+    from graphc import onnx as gonnx
+
+    path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    gonnx.export(fn, path, *inputs)
+    sess = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    feed = {n: t.numpy() for n, t in zip(names, inputs)}
+    return lambda: sess.run(None, feed)
+
+
+def bench(label, make, number, repeat):
+    fn, inputs = make(graphc)
+    compiled = graphc.compile(fn)
+    compiled(*inputs)
+    cands = {"compiled": lambda: compiled(*inputs)}
+    with graphc.no_grad():
+        fn(*inputs)
+    cands["eager"] = lambda: _no_grad(graphc, fn, inputs)
+    if torch is not None:
+        tfn, tin = make(torch)
+        cands["torch"] = lambda: _no_grad(torch, tfn, tin)
+    if onnxruntime is not None:
+        cands["onnxruntime"] = ort_session(fn, inputs)
+    return label, compare(cands, number=number, repeat=repeat)
+
+
+def _no_grad(m, fn, inputs):
+    with m.no_grad():
+        return fn(*inputs)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    from lenet import Net
+
+    state = {k: v.detach().numpy().copy() for k, v in Net(graphc).state_dict().items()}
+    rows = [bench("mlp 64x1000x100x10", lambda m: mlp_case(m, np.random.default_rng(0)), 200, args.repeat)]
+    for batch in (4, 64):
+        rows.append(bench(f"lenet batch {batch}", lambda m, b=batch: lenet_case(m, b, state),
+                          200 if batch == 4 else 40, args.repeat))
+    names = list(rows[0][1])
+    print("\ngraphc.compile forward, per call (medians); ratio = compiled / baseline")
+    print(f"{'benchmark':<22}" + "".join(f"{n:>14}" for n in names) +
+          "".join(f"{'vs ' + n:>16}" for n in names[1:]))
+    for label, t in rows:
+        print(f"{label:<22}" + "".join(f"{fmt_time(t[n]):>14}" for n in names) +
+              "".join(f"{t['compiled'] / t[n]:>16.2f}" for n in names[1:]))
+
+
+if __name__ == "__main__":
+    main()
