@@ -29,7 +29,7 @@ def peak_growth(lib: str, compiled: bool) -> float:
     """MiB of peak RSS growth from a fresh process's start (libraries imported) over building
     and running 20 cifar_net steps at batch 64 (compiling included)."""
     code = (
-        "import resource, sys; sys.path.insert(0, 'tools'); from benchlib import example_step; "
+        f"import resource, sys, {lib}; sys.path.insert(0, 'tools'); from benchlib import example_step; "
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         f"step = example_step('{lib}', 'cifar_net', 64, compiled={compiled}); "
         "[step() for _ in range(20)]; "

@@ -12,16 +12,28 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..dispatch import dispatch
 from ..ops import elementwise as ew
 from ..ops import nn as ops
-from ..ops.index import index_select, one_hot  # noqa: F401  (one_hot is part of this API)
-from ..ops.linalg import linear  # noqa: F401
+from ..ops.base import broadcast_shapes
+from ..ops.index import GATHER, index_select, one_hot
+from ..ops.linalg import linear
 from ..ops.reduce import amax, mean, sum as _sum
-from ..ops.shape import chunk, expand, flatten, reshape, squeeze, unsqueeze  # noqa: F401
+from ..ops.shape import chunk, expand, flatten, reshape, squeeze, unsqueeze
 from ..tensor import Tensor
+
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "relu", "relu6", "leaky_relu", "elu", "celu", "selu", "gelu", "silu", "mish", "sigmoid", "tanh",
+    "softplus", "softsign", "logsigmoid", "hardtanh", "hardsigmoid", "hardswish", "threshold", "glu",
+    "softmax", "log_softmax", "softmin", "dropout", "dropout1d", "dropout2d", "dropout3d", "batch_norm",
+    "layer_norm", "group_norm", "normalize", "cosine_similarity", "embedding", "one_hot", "pad", "linear",
+    "flatten", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -55,13 +67,14 @@ def _unbatch(t: Tensor, added: bool) -> Tensor:
     return squeeze(t, 0) if added else t
 
 
-def _apply(fn, input: Tensor, inplace: bool) -> Tensor:
-    """fn(input), written into input when inplace. A composite fn may save input for its backward,
-    so under autograd it reads a copy (PyTorch's fused in-place kernels need none)."""
+def _apply(fn, input: Tensor, inplace: bool, composite: bool = False) -> Tensor:
+    """fn(input), written into input when inplace. A composite fn may save input for the backward
+    of one of its inner ops, so under autograd it reads a copy (for a single op, _set_from already
+    hands that op the old value)."""
     if not inplace:
         return fn(input)
     input._check_inplace()
-    src = input.clone() if input.requires_grad and is_grad_enabled() else input
+    src = input.clone() if composite and input.requires_grad and is_grad_enabled() else input
     return input._set_from(fn(src))
 
 
@@ -107,7 +120,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _pool_attrs(nd, kernel_size, stride, padding, ceil_mode):
     k = _ntuple(kernel_size, nd, "kernel_size")
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _ntuple(stride, nd, "stride")
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and not stride)
+    s = k if no_stride else _ntuple(stride, nd, "stride")
     p = _ntuple(padding, nd, "padding")
     return {"kernel_shape": k, "strides": s, "pads": p + p, "ceil_mode": int(bool(ceil_mode))}
 
@@ -123,10 +137,14 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     y, flat = dispatch(ops.MAX_POOL, [x], attrs)
     if not return_indices:
         return _unbatch(y, added)
+    return _unbatch(y, added), _unbatch(_plane_index(flat, x), added)
+
+
+def _plane_index(flat: Tensor, x: Tensor) -> Tensor:
+    """MaxPool's Indices (flat into the whole input) as PyTorch's: flat within each (n, c) plane."""
     n, c = x.shape[:2]
-    plane = int(np.prod(x.shape[2:]))
-    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * nd) * plane
-    return _unbatch(y, added), _unbatch(ew.sub(flat, _const(base)), added)  # per-plane, as PyTorch
+    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * (x.ndim - 2)) * int(np.prod(x.shape[2:]))
+    return ew.sub(flat, _const(base))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -151,8 +169,7 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     attrs["count_include_pad"] = int(bool(count_include_pad))
     y = dispatch(ops.AVG_POOL, [x], attrs)
     if divisor_override:
-        win = ops._pool_windows(tuple(x.shape), attrs)
-        divisor = ops._avg_divisor(win, attrs["count_include_pad"], x.dtype.np)
+        divisor = ops.avg_pool_divisor(tuple(x.shape), attrs, x.dtype.np)
         y = ew.mul(y, _const(divisor / np.asarray(divisor_override, x.dtype.np)))
     return _unbatch(y, added)
 
@@ -205,15 +222,42 @@ def adaptive_avg_pool3d(input, output_size):
     return _adaptive_avg_pool(3, input, output_size)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Equal bins only (input sizes divisible by the output sizes): then it is a MaxPool."""
-    spatial = tuple(input.shape[-2:])
+def _adaptive_max_pool(nd, input, output_size, return_indices):
+    """Bins of unequal size are made equal by gathering each bin's rows (the last one repeated to
+    the longest bin's length); then one MaxPool with kernel = stride = that length. Its indices map
+    back through the gathered positions."""
+    x, added = _batched(input, nd, f"adaptive_max_pool{nd}d")
+    spatial = tuple(x.shape[2:])
     out = _adaptive_size(output_size, spatial)
-    if any(n % o for n, o in zip(spatial, out)):
-        raise NotImplementedError(f"adaptive_max_pool2d: graphc supports only input sizes divisible by "
-                                  f"the output size, got {list(spatial)} -> {list(out)}")
-    k = tuple(n // o for n, o in zip(spatial, out))
-    return max_pool2d(input, k, k, return_indices=return_indices)
+    source, kernel = np.zeros((), np.int64), []
+    for axis, (n, o) in enumerate(zip(spatial, out), 2):
+        i = np.arange(o)
+        start, stop = (i * n) // o, -((-(i + 1) * n) // o)
+        length = int((stop - start).max())
+        rows = np.minimum(start[:, None] + np.arange(length), stop[:, None] - 1).reshape(-1)
+        if n % o:
+            x = index_select(x, axis, _const(rows))
+        source = source[..., None] * n + rows
+        kernel.append(length)
+    attrs = {"kernel_shape": tuple(kernel), "strides": tuple(kernel), "pads": (0,) * (2 * nd), "ceil_mode": 0,
+             "dilations": None}
+    y, flat = dispatch(ops.MAX_POOL, [x], attrs)
+    if not return_indices:
+        return _unbatch(y, added)
+    index = dispatch(GATHER, [_const(source.reshape(-1)), _plane_index(flat, x)], {"axis": 0})
+    return _unbatch(y, added), _unbatch(index, added)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(1, input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return _adaptive_max_pool(3, input, output_size, return_indices)
 
 
 # ---- activations --------------------------------------------------------------------------------
@@ -231,16 +275,18 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return _apply(lambda x: ew.elu(x, alpha), input, inplace)
+    return _apply(lambda x: ew.elu(x, alpha), input, inplace, composite=True)
 
 
 def celu(input, alpha=1.0, inplace=False):
-    return _apply(lambda x: ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.div(ew.minimum(x, 0), alpha)), alpha)),
-                  input, inplace)
+    def fn(x):
+        return ew.where(ew.gt(x, 0), x, ew.mul(ew.expm1(ew.div(ew.minimum(x, 0), alpha)), alpha))
+
+    return _apply(fn, input, inplace, composite=True)
 
 
 def selu(input, inplace=False):
-    return _apply(lambda x: ew.mul(ew.elu(x, _SELU_ALPHA), _SELU_SCALE), input, inplace)
+    return _apply(lambda x: ew.mul(ew.elu(x, _SELU_ALPHA), _SELU_SCALE), input, inplace, composite=True)
 
 
 def gelu(input, approximate="none"):
@@ -250,11 +296,11 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    return _apply(ew.silu, input, inplace)
+    return _apply(ew.silu, input, inplace, composite=True)
 
 
 def mish(input, inplace=False):
-    return _apply(lambda x: ew.mul(x, ew.tanh(ew.softplus(x))), input, inplace)
+    return _apply(lambda x: ew.mul(x, ew.tanh(ew.softplus(x))), input, inplace, composite=True)
 
 
 def sigmoid(input):
@@ -283,11 +329,11 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardsigmoid(input, inplace=False):
-    return _apply(lambda x: ew.div(ew.relu6(ew.add(x, 3)), 6), input, inplace)
+    return _apply(lambda x: ew.div(ew.relu6(ew.add(x, 3)), 6), input, inplace, composite=True)
 
 
 def hardswish(input, inplace=False):
-    return _apply(lambda x: ew.mul(x, ew.div(ew.relu6(ew.add(x, 3)), 6)), input, inplace)
+    return _apply(lambda x: ew.mul(x, ew.div(ew.relu6(ew.add(x, 3)), 6)), input, inplace, composite=True)
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -323,7 +369,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim, _stacklevel)
-    return ops.softmax(ew.neg(ops._cast_dtype(input, dtype)), dim)
+    return ops.softmax(ew.neg(input), dim, dtype)
 
 
 # ---- dropout ------------------------------------------------------------------------------------
@@ -337,8 +383,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
-    return _apply(lambda x: dispatch(ops.DROPOUT, [x], {"ratio": float(p), "training_mode": 1, "seed": None})[0],
-                  input, inplace)
+    attrs = {"ratio": float(p), "training_mode": 1, "seed": None}
+    return _apply(lambda x: dispatch(ops.DROPOUT, [x], attrs)[0], input, inplace)
 
 
 def _feature_dropout(input, p, training, inplace, nd):
@@ -381,14 +427,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm: expected at least 2D input (got {input.ndim}D input)")
     c = input.shape[1]
     if training and input.numel() // max(c, 1) <= 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{input.shape}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var must be given in evaluation mode")
-    d = input.dtype.np
-    fill = lambda t, v: t if t is not None else _const(np.full(c, v, d))  # noqa: E731
-    y, batch_mean, batch_var = dispatch(
-        ops.BATCH_NORM, [input, fill(weight, 1), fill(bias, 0), fill(running_mean, 0), fill(running_var, 1)],
-        {"epsilon": float(eps), "training_mode": int(bool(training))})
+    def given(t, value):  # the op takes all five inputs; absent ones are constants it ignores or applies
+        return t if t is not None else _const(np.full(c, value, input.dtype.np))
+
+    inputs = [input, given(weight, 1), given(bias, 0), given(running_mean, 0), given(running_var, 1)]
+    y, batch_mean, batch_var = dispatch(ops.BATCH_NORM, inputs, {"epsilon": float(eps),
+                                                                 "training_mode": int(bool(training))})
     if training:
         with no_grad():
             for running, stat in ((running_mean, batch_mean), (running_var, batch_var)):
@@ -426,7 +474,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
                            f"input of shape {list(input.shape)} and num_groups={num_groups}")
     y = reshape(_normalize_last(reshape(input, (n, num_groups, -1)), (-1,), eps), tuple(input.shape))
     per = (c,) + (1,) * (input.ndim - 2)
-    return _affine(y, None if weight is None else reshape(weight, per), None if bias is None else reshape(bias, per))
+    return _affine(y, None if weight is None else reshape(weight, per),
+                   None if bias is None else reshape(bias, per))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -448,8 +497,6 @@ def _vector_norm(x, p, dim):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """PyTorch's formula: each input divided by its norm, the norms clamped to eps in value only
     (the gradient flows as if unclamped)."""
-    from ..ops.base import broadcast_shapes
-
     shape = broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
     a, b = expand(x1, shape), expand(x2, shape)
     units = []
@@ -463,8 +510,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
-    """Rows of `weight` gathered by index (Gather); padding_idx rows and scale_grad_by_freq only
-    change the gradient, through a detached copy of the output."""
+    """Rows of `weight` gathered by index (Gather). padding_idx and scale_grad_by_freq change only
+    the gradient: the output is mixed with a detached copy of itself."""
     n = weight.shape[0]
     if padding_idx is not None:
         if not -n <= padding_idx < n:
@@ -473,17 +520,18 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         _renorm_rows(weight, input, max_norm, norm_type)
     out = reshape(index_select(weight, 0, reshape(input, (-1,))), tuple(input.shape) + (weight.shape[1],))
-    if not (weight.requires_grad and (padding_idx is not None or scale_grad_by_freq)):
+    if not weight.requires_grad:
         return out
-    idx = input._concrete("embedding").astype(np.int64)
-    factor = np.ones(idx.shape, weight.dtype.np)
-    if scale_grad_by_freq:
-        counts = np.bincount(idx.reshape(-1) % n, minlength=n)
-        factor /= counts[idx]
-    if padding_idx is not None:
-        factor[idx % n == padding_idx] = 0
     frozen = out.detach()
-    return ew.add(frozen, ew.mul(ew.sub(out, frozen), _const(factor[..., None])))
+    if scale_grad_by_freq:  # each row's gradient divided by how often the batch uses it
+        idx = input._concrete("embedding").astype(np.int64) % n
+        factor = 1 / np.bincount(idx.reshape(-1), minlength=n)[idx]
+        if padding_idx is not None:
+            factor[idx == padding_idx] = 0
+        return ew.add(frozen, ew.mul(ew.sub(out, frozen), _const(factor[..., None].astype(weight.dtype.np))))
+    if padding_idx is not None:
+        return ew.where(unsqueeze(ew.ne(input, padding_idx), -1), out, frozen)
+    return out
 
 
 def _renorm_rows(weight, input, max_norm, norm_type):
@@ -496,7 +544,8 @@ def _renorm_rows(weight, input, max_norm, norm_type):
         weight[rows] = ew.mul(picked, scale)
 
 
-def _reflect(n, begin, end, mode):
+def _pad_index(n, begin, end, mode):
+    """Source index of each padded position along one dim, for the non-constant modes."""
     i = np.arange(-begin, n + end)
     if mode == "reflect":
         if begin >= n or end >= n:
@@ -533,7 +582,7 @@ def pad(input, pad, mode="constant", value=None):
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     out = input
     for d, (b, e) in sorted(pairs.items()):
-        out = index_select(out, d, _const(_reflect(input.shape[d], b, e, mode)))
+        out = index_select(out, d, _const(_pad_index(input.shape[d], b, e, mode)))
     return out
 
 

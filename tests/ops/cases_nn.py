@@ -40,10 +40,10 @@ def _seeded_dropout(p, channel=False):
     return fn
 
 
-def _bn_op(training):
-    """The op's three outputs (graphc only: PyTorch's native_batch_norm returns other statistics)."""
+def _bn_op(training, outputs=slice(None)):
+    """The op's outputs (graphc only: PyTorch's native_batch_norm returns other statistics)."""
     def fn(m, x, w, b, rm, rv):
-        return dispatch(_nn.BATCH_NORM, [x, w, b, rm, rv], {"epsilon": 1e-5, "training_mode": training})
+        return dispatch(_nn.BATCH_NORM, [x, w, b, rm, rv], {"epsilon": 1e-5, "training_mode": training})[outputs]
 
     return fn
 
@@ -73,10 +73,10 @@ CASES = [
     Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool2d(x, (3, 2), (2, 1), (1, 1), dilation=(1, 2),
                                                           ceil_mode=True, return_indices=True),
          args(randn(2, 2, 9, 7)), id="max_pool2d-ceil-dilation-indices"),
-    Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True), args(randn(1, 2, 8, 6)),
-         id="max_pool2d-ceil-overhang"),
-    Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1, return_indices=True), args(randn(2, 3, 10)),
-         id="max_pool1d"),
+    Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+         args(randn(1, 2, 8, 6)), id="max_pool2d-ceil-overhang"),
+    Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1, return_indices=True),
+         args(randn(2, 3, 10)), id="max_pool1d"),
     Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool3d(x, 2, (1, 2, 2)), args(randn(1, 2, 3, 4, 5)),
          id="max_pool3d"),
     Case(MAXPOOL, lambda m, x: m.nn.functional.max_pool2d(x, 2, 1, return_indices=True),
@@ -87,7 +87,8 @@ CASES = [
     Case(AVGPOOL, lambda m, x: m.nn.functional.avg_pool2d(x, 2), args(randn(2, 3, 6, 8)), id="avg_pool2d"),
     Case(AVGPOOL, lambda m, x: m.nn.functional.avg_pool2d(x, (3, 2), (2, 3), (1, 1), ceil_mode=True),
          args(randn(2, 2, 8, 9)), id="avg_pool2d-ceil-include-pad"),
-    Case(AVGPOOL, lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    Case(AVGPOOL,
+         lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
          args(randn(2, 2, 8, 7)), id="avg_pool2d-ceil-exclude-pad"),
     Case(AVGPOOL, lambda m, x: m.nn.functional.avg_pool2d(x, (2, 3), 1, (1, 1), count_include_pad=False),
          args(randn(1, 2, 5, 6)), id="avg_pool2d-exclude-pad"),
@@ -99,9 +100,10 @@ CASES = [
          args(randn(1, 2, 3, 4, 6)), id="avg_pool3d"),
     Case(AVGPOOL, _grad_of(lambda m, x: m.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False), 0),
          args(randn(2, 2, 7, 6)), id="avg_pool2d-double-backward"),
-    Case(("GlobalAveragePool",), lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1), args(randn(2, 3, 5, 4))),
-    Case(("AveragePool",), lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, 3)), args(randn(2, 3, 4, 9)),
-         id="adaptive_avg_pool2d-even-bins"),
+    Case(("GlobalAveragePool",), lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1),
+         args(randn(2, 3, 5, 4))),
+    Case(("AveragePool",), lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (2, 3)),
+         args(randn(2, 3, 4, 9)), id="adaptive_avg_pool2d-even-bins"),
     Case(("graphc.AdaptiveAvgPool",), lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 4)),
          args(randn(2, 3, 7, 9)), id="adaptive_avg_pool2d-uneven-bins"),
     Case(("graphc.AdaptiveAvgPool",), _grad_of(lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 4), 0),
@@ -124,7 +126,8 @@ CASES = [
     Case(("BatchNormalization",),
          lambda m, x, w, b: m.nn.functional.batch_norm(x, None, None, w, b, training=True),
          args(randn(4, 3, 2, 3), randn(3), randn(3)), grad=(0, 1, 2), id="batch_norm-train-4d"),
-    Case(("BatchNormalization",), lambda m, x: m.nn.functional.batch_norm(x, None, None, training=True, eps=0.1),
+    Case(("BatchNormalization",),
+         lambda m, x: m.nn.functional.batch_norm(x, None, None, training=True, eps=0.1),
          args(randn(5, 4)), id="batch_norm-train-2d"),
     Case(("BatchNormalization",),
          lambda m, x, w, b, rm, rv: m.nn.functional.batch_norm(x, rm, rv, w, b, training=False),
@@ -132,6 +135,8 @@ CASES = [
          id="batch_norm-eval"),
     Case(("BatchNormalization",), _bn_op(1), args(randn(4, 3, 2), randn(3), randn(3), randn(3), randn(3)),
          grad=(0, 1, 2), torch=False, id="batch_norm-op-train-stats"),
+    Case(("BatchNormalization",), _bn_op(1, slice(1, None)),
+         args(randn(5, 2, 3), randn(2), randn(2), randn(2), randn(2)), torch=False, id="batch_norm-op-stats-only"),
     Case(("BatchNormalization",), _bn_op(0),
          args(randn(3, 2, 2), randn(2), randn(2), randn(2), randn(2, low=0.5, high=2)), grad=(0, 1, 2, 3, 4),
          torch=False, id="batch_norm-op-eval-stats"),
