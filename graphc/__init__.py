@@ -14,6 +14,7 @@ from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
+from .ops.nn import *  # noqa: F401,F403
 from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
                         full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)

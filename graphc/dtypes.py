@@ -88,6 +88,10 @@ def set_default_dtype(d) -> None:
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's table: within a category the wider type; across categories the higher
+    category's type (int64 with float32 is float32, where NumPy would say float64)."""
+    if a._category != b._category:
+        return a if a._category > b._category else b
     return from_numpy(np.promote_types(a.np, b.np))
 
 

@@ -15,8 +15,9 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchlib import compare, fmt_time  # noqa: E402
+from tests.golden.procedure import load_example  # noqa: E402
 
 import graphc  # noqa: E402
 
@@ -42,9 +43,7 @@ def mlp_case(m, gen):
 
 
 def lenet_case(m, batch, state):
-    from lenet import Net
-
-    net = Net(m)
+    net = load_example("lenet", m.__name__).model
     net.load_state_dict({k: m.from_numpy(v.copy()) for k, v in state.items()})
     net.eval()
     x = m.from_numpy(np.random.default_rng(1).standard_normal((batch, 1, 32, 32), np.float32))
@@ -87,9 +86,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
-    from lenet import Net
-
-    state = {k: v.detach().numpy().copy() for k, v in Net(graphc).state_dict().items()}
+    state = {k: v.detach().numpy().copy()
+             for k, v in load_example("lenet", "graphc").model.state_dict().items()}
     rows = [bench("mlp 64x1000x100x10", lambda m: mlp_case(m, np.random.default_rng(0)), 200, args.repeat)]
     for batch in (4, 64):
         rows.append(bench(f"lenet batch {batch}", lambda m, b=batch: lenet_case(m, b, state),

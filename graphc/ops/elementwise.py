@@ -112,11 +112,18 @@ MIN = _ew("Min", np.minimum, None, "min({0}, {1})", grad_name="MinimumBackward0"
 
 def _binary(op):
     def fn(a, b, *, out=None):
-        try:  # fast path: two concrete tensors of one dtype
-            if a._value.dtype is b._value.dtype and out is None:
-                return dispatch(op, [a, b], _NO_ATTRS)
-        except AttributeError:
-            pass
+        if out is None:
+            try:  # fast paths: two concrete tensors of one dtype; a float tensor and a number
+                if type(b) is float or type(b) is int:
+                    if a._value.dtype.kind == "f":
+                        return dispatch(op, [a, scalar_tensor(b, a.dtype)], _NO_ATTRS)
+                elif type(a) is float or type(a) is int:
+                    if b._value.dtype.kind == "f":
+                        return dispatch(op, [scalar_tensor(a, b.dtype), b], _NO_ATTRS)
+                elif a._value.dtype is b._value.dtype:
+                    return dispatch(op, [a, b], _NO_ATTRS)
+            except AttributeError:
+                pass
         return _to_out(dispatch(op, as_tensors(a, b), _NO_ATTRS), out)
 
     return fn
@@ -535,8 +542,8 @@ METHODS = {
        if name not in ("eq", "ne", "lt", "gt", "le", "ge", "greater", "less")},
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
     "equal": equal, "maximum": maximum, "minimum": minimum,
-    "__add__": _add, "__radd__": _reversed(add), "__iadd__": _inplace(add),
-    "__sub__": _sub, "__rsub__": _reversed(sub), "__isub__": _inplace(sub),
+    "__add__": _add, "__radd__": _reversed(_add), "__iadd__": _inplace(add),
+    "__sub__": _sub, "__rsub__": _reversed(_sub), "__isub__": _inplace(sub),
     "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": _inplace(mul),
     "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": _inplace(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reversed(floor_divide),

@@ -646,7 +646,7 @@ def _dropout_vjp(ctx, g, _):
 
 
 DROPOUT = register(Op(
-    "Dropout", _infer_dropout, _dropout_kernel, _dropout_vjp, n_outputs=2,
+    "Dropout", _infer_dropout, _dropout_kernel, _dropout_vjp, n_outputs=2, random=True,
     attrs={"ratio": 0.5, "training_mode": 0, "seed": None}, saves=((), (1,)), grad_name="MulBackward0",
     doc="ONNX Dropout (ratio and training_mode as attributes): (output, mask). Draws from "
         "graphc.random's default generator unless seeded; scales kept values by 1/(1-ratio)."))

@@ -25,6 +25,7 @@ class Op:
     expr: C expression over {0}, {1}, ... and {attr} names, for elementwise ops only
     saves: which inputs and outputs the VJP reads, as (input indices, output indices)
     view: the output may alias input 0's memory (reshape, transpose, slicing)
+    random: the kernel draws random numbers, so two calls differ (never CSE'd or folded)
     grad_name: the PyTorch grad_fn class name, or a function (attrs, in_types) -> name
     """
 
@@ -39,6 +40,7 @@ class Op:
     n_outputs: int = 1
     saves: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     view: bool = False
+    random: bool = False
     doc: str = ""
 
     def __post_init__(self):

@@ -16,7 +16,6 @@ from .pipeline import graph_pass
 from .rewrite import rebuild
 
 FOLD_LIMIT_BYTES = 1 << 20  # larger constant results stay computed: they would bloat the graph
-_RANDOM_MARKERS = ("Random", "Bernoulli", "Dropout", "Multinomial")
 
 
 @graph_pass
@@ -43,7 +42,8 @@ def _fresh_nodes(graph: Graph):
 
 
 def _is_pure(op_name: str) -> bool:
-    return not any(m in op_name for m in _RANDOM_MARKERS)
+    op = REGISTRY.get(op_name)
+    return op is None or not op.random
 
 
 @graph_pass
