@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "arena bytes (for the training step when the file defines a loss)")
     comp.add_argument("--json", action="store_true", help="with --report: one JSON object")
     comp.add_argument("--device", default="numpy", help="runtime to prepare the graph for")
+    comp.add_argument("--emit-cuda", metavar="DIR", help="write every CUDA kernel of the compiled "
+                      "graph (training step when the model defines a loss) as .cu files; needs no GPU")
     comp.set_defaults(func=cmd_compile)
     return parser
 
@@ -227,9 +229,10 @@ def cmd_run(args) -> int:
 # ---- graphc compile ----------------------------------------------------------------------
 
 def cmd_compile(args) -> int:
-    _require_device(args.device)
-    if not args.output and not args.report:
-        raise CliError("nothing to do: give -o OUT and/or --report")
+    if not args.output and not args.report and not args.emit_cuda:
+        raise CliError("nothing to do: give -o OUT, --report and/or --emit-cuda DIR")
+    if args.output:
+        _require_device(args.device)
     if args.json and not args.report:
         raise CliError("--json goes with --report")
     ext = os.path.splitext(args.output or "")[1].lower()
@@ -238,6 +241,12 @@ def cmd_compile(args) -> int:
     mf = modelfile.load(args.model)
     if args.report:
         _report(mf, args.json)
+    if args.emit_cuda:
+        from .runtimes.cuda.emit import emit_cuda
+
+        graph = _run_pipeline(_traced(mf, mf.trainable)[0])[-1][1]
+        paths = emit_cuda(graph, args.emit_cuda)
+        print(f"wrote {len(paths)} files to {args.emit_cuda}")
     if args.output:
         graph = _traced(mf, False)[0]
         if ext == ".onnx":
