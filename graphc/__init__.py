@@ -2,7 +2,11 @@
 
 ``import graphc as torch`` runs tutorial code eagerly on NumPy.
 """
-from . import dtypes as _dtypes
+from . import _malloc
+
+_malloc.tune()  # before any array is made: see graphc/_malloc.py
+
+from . import dtypes as _dtypes  # noqa: E402
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8,
                      int16, int32, int64, set_default_dtype, uint8)
 from .size import Size
@@ -19,7 +23,8 @@ from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, fr
                         full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from . import autograd, cuda
+from . import accelerator, autograd, cuda
+from .factories import is_tensor, numel  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import GraphcError, ShapeError
 from .trace import TracerWarning, trace

@@ -11,6 +11,7 @@ import numpy as np
 from .errors import GraphcError, ShapeError, op_error, user_location
 from .ir.types import TensorType
 from .ops.registry import NOT_DIFFERENTIABLE, Op
+from .device import CPU, common_device
 from .state import STATE
 
 
@@ -23,8 +24,12 @@ def dispatch(op: Op, inputs, attrs: dict):
     if rec is not None and any(t._value is None for t in inputs):
         outs = [_abstract(ty) for ty in infer_types(op, inputs, attrs)]
     else:
+        device = common_device(op.name, inputs) if STATE.devices_in_use else CPU
         try:
-            result = op.kernel(*[t._value for t in inputs], **attrs)
+            if device is CPU:
+                result = op.kernel(*[t._value for t in inputs], **attrs)
+            else:
+                result = run_on_device(device, op, attrs, [t._value for t in inputs])
         except Exception as exc:  # a kernel failure is reported through the shape rule
             raise _kernel_error(op, inputs, attrs, exc) from exc
         if op.n_outputs == 1:
@@ -34,6 +39,9 @@ def dispatch(op: Op, inputs, attrs: dict):
             outs = [t]
         else:
             outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in result]
+        if device is not CPU:
+            for t in outs:
+                t._device = device
     if op.view:
         outs[0]._version = inputs[0]._version
     if rec is not None:
@@ -68,6 +76,8 @@ def source_line() -> str:
 
 from .autograd.graph import attach_grad_fn  # noqa: E402  (cycle: autograd nodes call dispatch)
 from .tensor import Tensor as _Tensor  # noqa: E402
+
+from .runtimes.eager import run_on_device  # noqa: E402
 
 _new = object.__new__
 _make = _Tensor._make

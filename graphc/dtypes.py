@@ -14,7 +14,7 @@ class dtype:
         self.np = np.dtype(np_dtype)
         self.short = short
         self.is_floating_point = category == 2
-        self.is_signed = category != 0 and name != "uint8"
+        self.is_signed = category != 0 and not name.startswith("uint")
         self.itemsize = self.np.itemsize
         self._category = category
 
@@ -28,6 +28,9 @@ class dtype:
 # category: 0 bool, 1 integer, 2 floating point (drives promotion with Python scalars)
 bool_ = dtype("bool", np.bool_, "b8", 0)
 uint8 = dtype("uint8", np.uint8, "u8", 1)
+uint16 = dtype("uint16", np.uint16, "u16", 1)
+uint32 = dtype("uint32", np.uint32, "u32", 1)
+uint64 = dtype("uint64", np.uint64, "u64", 1)
 int8 = dtype("int8", np.int8, "i8", 1)
 int16 = dtype("int16", np.int16, "i16", 1)
 int32 = dtype("int32", np.int32, "i32", 1)
@@ -36,7 +39,9 @@ float16 = dtype("float16", np.float16, "f16", 2)
 float32 = dtype("float32", np.float32, "f32", 2)
 float64 = dtype("float64", np.float64, "f64", 2)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64, uint16, uint32, uint64)
+# PyTorch's "limited support" unsigned types: no promotion with other integer or bool types
+_LIMITED = (uint16, uint32, uint64)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_SHORT = {d.short: d for d in ALL}
@@ -90,6 +95,9 @@ def set_default_dtype(d) -> None:
 def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's table: within a category the wider type; across categories the higher
     category's type (int64 with float32 is float32, where NumPy would say float64)."""
+    if a is not b and (a in _LIMITED or b in _LIMITED) and 2 not in (a._category, b._category):
+        raise TypeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+                        f"promote {a.name} and {b.name}")
     if a._category != b._category:
         return a if a._category > b._category else b
     return from_numpy(np.promote_types(a.np, b.np))

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from . import dtypes
-from .device import as_device
+from .device import place
 from .state import STATE
 from .random import rng
 from .tensor import Tensor
@@ -62,12 +62,7 @@ def _finish(value: np.ndarray, device, requires_grad: bool) -> Tensor:
     if STATE.recorder is not None:
         STATE.recorder.note_fresh(t)
     if device is not None:
-        dev = as_device(device)
-        if dev.type == "cuda":
-            from . import cuda
-
-            cuda._require()
-        t._device = dev
+        place(t, device)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -220,6 +215,14 @@ def _new_tensor(self: Tensor, data, dtype=None, device=None, requires_grad: bool
 def _new_full(self: Tensor, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                 requires_grad=requires_grad)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
 
 
 def _rebuild(value: np.ndarray, requires_grad: bool) -> Tensor:

@@ -2,7 +2,7 @@
 
 Users paste tensors between graphc and PyTorch sessions and diff the output, so this module
 follows ``torch/_tensor_str.py`` (PyTorch 2.13) closely, quirks included. It differs in only
-two ways: the dtype suffix reads ``dtype=graphc.float64``, and there is no device suffix.
+one way: the dtype suffix reads ``dtype=graphc.float64``.
 Complex, sparse, quantized and nested layouts do not exist in graphc and are left out.
 
 The pipeline is the same as PyTorch's:
@@ -209,6 +209,9 @@ def tensor_repr(t) -> str:
     prefix = "tensor("
     indent = len(prefix)
     suffixes = []
+    device = getattr(t, "_device", None)
+    if device is not None and device.type != "cpu":
+        suffixes.append(f"device='{device.type}:{device.index or 0}'")
     value = t._value
     dtype = t.dtype
     dtype_suffix = f"dtype=graphc.{dtype.name}"

@@ -5,10 +5,12 @@ machinery. Op methods (``x.exp()``, ``x + y``) are bound from the op modules' ME
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import dtypes
-from .device import CPU, as_device
+from .device import CPU, as_device, place
 from .state import STATE
 from .ir.types import TensorType
 from .size import Size
@@ -38,7 +40,8 @@ class Tensor:
         _init(self, value)
         if STATE.recorder is not None:
             STATE.recorder.note_fresh(self)
-        self._device = as_device(device)
+        if device is not None:
+            place(self, device)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -63,15 +66,19 @@ class Tensor:
         place). While tracing, values are immutable graph values, so an alias will do."""
         if STATE.recorder is not None:
             return self.detach()
-        return Tensor._make(self._value.copy())
+        t = Tensor._make(self._value.copy())
+        t._device = self._device
+        return t
 
     # -- type and shape -------------------------------------------------------------------
     @property
     def type(self) -> TensorType:
+        """The IR type; also callable the PyTorch way: ``x.type()`` names the tensor type and
+        ``x.type(torch.float)`` casts."""
         v = self._value
-        if v is None:
-            return self._aval
-        return TensorType(v.shape, dtypes.from_numpy(v.dtype))
+        ty = _CallableType(*(self._aval if v is None else (v.shape, dtypes.from_numpy(v.dtype))))
+        ty._tensor = weakref.ref(self)
+        return ty
 
     @property
     def shape(self) -> Size:
@@ -145,6 +152,9 @@ class Tensor:
         return v
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._device is not CPU and self._device != CPU:
+            raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -376,13 +386,9 @@ class Tensor:
         out = self
         if device is not None:
             dev = as_device(device)
-            if dev.type == "cuda":
-                from . import cuda
-
-                cuda._require()
             if dev != self._device:
                 out = self.detach().clone() if not self.requires_grad else self.clone()
-                out._device = dev
+                place(out, dev)
         if dtype is not None and dtypes.as_dtype(dtype) is not out.dtype:
             from .ops.elementwise import cast
 
@@ -420,6 +426,27 @@ class Tensor:
 
 
 _new = object.__new__
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+class _CallableType(TensorType):
+    """A tensor's TensorType that also answers PyTorch's ``Tensor.type(dtype=None)``."""
+
+    def __call__(self, dtype=None, non_blocking: bool = False, **kwargs):
+        t = self._tensor()
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(t.dtype.name, t.dtype.name)}Tensor"
+        if isinstance(dtype, str):
+            names = {f"torch.{v}Tensor": k for k, v in _TYPE_NAMES.items()}
+            if dtype not in names:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = dtypes.from_name(names[dtype])
+        return t.to(dtype)
+
+    def __repr__(self) -> str:
+        return f"TensorType(shape={self.shape!r}, dtype={self.dtype!r})"
 
 
 def _init(t: Tensor, value) -> None:

@@ -92,6 +92,8 @@ class AccumulateGrad(Node):
     def apply(self, grads, create_graph):
         (g,) = grads
         leaf = self.variable
+        if g._device != leaf._device:
+            g = g.to(leaf._device)
         if leaf.grad is None:
             leaf.grad = g if create_graph else g.detach()._owned()
         elif create_graph or leaf.grad.requires_grad:

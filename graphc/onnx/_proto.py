@@ -23,7 +23,7 @@ def onnx():
 
 _TO_ONNX = {  # graphc dtype name -> TensorProto.DataType value
     "float32": 1, "uint8": 2, "int8": 3, "int16": 5, "int32": 6, "int64": 7,
-    "bool": 9, "float16": 10, "float64": 11,
+    "bool": 9, "float16": 10, "float64": 11, "uint16": 4, "uint32": 12, "uint64": 13,
 }
 _FROM_ONNX = {v: k for k, v in _TO_ONNX.items()}
 

@@ -51,9 +51,70 @@ def _graph_of(target, example_inputs) -> Graph:
     raise TypeError(f"export: expected a Graph, a compiled function or a function, got {type(target).__name__}")
 
 
+def inline_fused(graph: Graph) -> Graph:
+    """`graph` with every `graphc.Fused` node replaced by its sub-graph's nodes (recursively),
+    whose inputs and outputs match the fused node's by position; inner values and constants get
+    fresh names."""
+    if all(n.subgraph is None for n in graph.nodes()):
+        return graph
+    flat = Graph(graph.name)
+    for v in graph.inputs:
+        flat.add_input(v, graph.type_of(v))
+    for v, data in graph.initializers.items():
+        flat.add_initializer(v, data)
+    taken = set(graph.inputs) | set(graph.initializers) | {v for n in graph.nodes() for v in n.outputs}
+    _Inliner(flat, taken).copy(graph, {})
+    flat.set_outputs(graph.outputs)
+    return flat
+
+
+class _Inliner:
+    def __init__(self, dst: Graph, taken: set):
+        self.dst = dst
+        self.taken = taken
+
+    def fresh(self, hint: str) -> str:
+        name, k = hint, 0
+        while name in self.taken:
+            k += 1
+            name = f"{hint}_{k}"
+        self.taken.add(name)
+        return name
+
+    def copy(self, src: Graph, names: dict) -> None:
+        """Add `src`'s nodes to the graph, reading value v as names.get(v, v)."""
+        rename = lambda v: names.get(v, v)
+        for n in src.nodes():
+            if n.subgraph is None:
+                self.dst.add_node(n.op, [rename(v) for v in n.inputs], [src.type_of(v) for v in n.outputs],
+                                  n.attrs, n.source, [rename(v) for v in n.outputs])
+            else:
+                self.inline(n, n.subgraph, [rename(v) for v in n.inputs], [rename(v) for v in n.outputs])
+
+    def inline(self, n, sub: Graph, inputs, outputs) -> None:
+        inner = dict(zip(sub.inputs, inputs))
+        for v, data in sub.initializers.items():
+            inner[v] = self.dst.add_initializer(self.fresh(f"{n.name}.{v}"), data)
+        produced = {v for m in sub.nodes() for v in m.outputs}
+        for v in produced:
+            inner[v] = self.fresh(f"{n.name}.{v}")
+        copies = []  # outputs that are sub-graph inputs, constants or repeats: Identity nodes
+        named = set()
+        for v, out in zip(sub.outputs, outputs):
+            if v in produced and v not in named:
+                inner[v] = out
+                named.add(v)
+            else:
+                copies.append((v, out))
+        self.copy(sub, inner)
+        for v, out in copies:
+            self.dst.add_node("Identity", [inner[v]], [sub.type_of(v)], {}, n.source, [out])
+
+
 def to_model(graph: Graph, opset: int = OPSET):
     mod = onnx()
     h = mod.helper
+    graph = inline_fused(graph)
     em = Emitter(graph)
     for node in graph.nodes():
         em.export_node(node)

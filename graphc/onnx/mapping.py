@@ -11,13 +11,14 @@ Export functions take (ctx, node, attrs) and import functions (ctx, node); the c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import dtypes
 from ..ops.base import broadcast_shapes, norm_axes, norm_axis
+from .indexing import export_index, export_index_put
 
 INT64 = "int64"
 LIKE_INPUT = "like input 0"
@@ -283,6 +284,114 @@ def _import_pad(ctx, node):
     ctx.add("Pad", [x], attrs, node.outputs)
 
 
+def _without(node, *names):
+    """The node with attributes `names` removed (an import rule has dealt with them)."""
+    return replace(node, attribute=[a for a in node.attribute if a.name not in names])
+
+
+def _explicit_pads(ctx, node, spatial, kernel, strides, dilations):
+    """ONNX's auto_pad as explicit pads for the static input size, or None for NOTSET (then the
+    `pads` attribute holds). SAME_UPPER puts an odd pad's extra element at the end."""
+    mode = ctx.attr(node, "auto_pad", "NOTSET")
+    nd = len(spatial)
+    if mode == "NOTSET":
+        return None
+    if mode == "VALID":
+        return (0,) * (2 * nd)
+    if mode not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ctx.error(node, f"auto_pad={mode!r} is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID")
+    begin, end = [], []
+    for n, k, s, d in zip(spatial, kernel, strides, dilations):
+        total = max(0, (-(-n // s) - 1) * s + (k - 1) * d + 1 - n)
+        small, big = total // 2, total - total // 2
+        begin.append(small if mode == "SAME_UPPER" else big)
+        end.append(big if mode == "SAME_UPPER" else small)
+    return tuple(begin + end)
+
+
+def _window_attrs(ctx, node, kernel):
+    """(spatial size, kernel, strides, dilations, pads) of a Conv or pooling node."""
+    spatial = tuple(ctx.type_of(node.inputs[0]).shape[2:])
+    nd = len(kernel)
+    strides = tuple(ctx.attr(node, "strides", None) or (1,) * nd)
+    dilations = tuple(ctx.attr(node, "dilations", None) or (1,) * nd)
+    pads = _explicit_pads(ctx, node, spatial, kernel, strides, dilations)
+    if pads is None:
+        pads = tuple(ctx.attr(node, "pads", None) or (0,) * (2 * nd))
+    return spatial, tuple(kernel), strides, dilations, pads
+
+
+def _import_conv(ctx, node):
+    kernel = ctx.type_of(node.inputs[1]).shape[2:]
+    *_, pads = _window_attrs(ctx, node, kernel)
+    attrs = ctx.attrs_of(_without(node, "auto_pad"), "Conv")
+    attrs["pads"] = pads
+    ctx.add("Conv", [v for v in node.inputs if v], attrs, node.outputs)
+
+
+def _import_max_pool(ctx, node):
+    """Integer inputs pool in float64 (exact for ONNX's int8/uint8); storage_order=1 (column-major
+    Indices) maps graphc's row-major Indices through a constant table."""
+    kernel = ctx.attr(node, "kernel_shape", None)
+    if kernel is None:
+        raise ctx.error(node, "missing attribute 'kernel_shape'")
+    *_, pads = _window_attrs(ctx, node, kernel)
+    attrs = ctx.attrs_of(_without(node, "auto_pad", "storage_order"), "MaxPool")
+    attrs["pads"] = pads
+    x = node.inputs[0]
+    t = ctx.type_of(x)
+    outs = list(node.outputs) + [""] * (2 - len(node.outputs))
+    column_major = bool(ctx.attr(node, "storage_order", 0)) and outs[1]
+    if t.dtype.is_floating_point:
+        y, idx = ctx.add("MaxPool", [x], attrs, [outs[0], "" if column_major else outs[1]])
+    else:
+        y, idx = ctx.add("MaxPool", ctx.add("Cast", [x], {"to": dtypes.float64}), attrs,
+                         ["", "" if column_major else outs[1]])
+        ctx.add("Cast", [y], {"to": t.dtype}, outs[:1])
+    if column_major:
+        plane = int(np.prod(t.shape[2:], dtype=np.int64))
+        within = np.arange(plane, dtype=np.int64).reshape(t.shape[2:]).reshape(-1, order="F")
+        order = np.empty(plane, np.int64)
+        order[within] = np.arange(plane)  # row-major position -> column-major position
+        table = (np.arange(t.shape[0] * t.shape[1], dtype=np.int64)[:, None] * plane + order).reshape(-1)
+        ctx.add("Gather", [ctx.add_const(table, "storage_order"), idx], {"axis": 0}, outs[1:])
+
+
+def _import_average_pool(ctx, node):
+    """Dilated windows become a depthwise Conv with a ones kernel (the ceil_mode overhang as
+    extra end padding) divided by each window's count: graphc's AveragePool has no dilations."""
+    kernel = ctx.attr(node, "kernel_shape", None)
+    if kernel is None:
+        raise ctx.error(node, "missing attribute 'kernel_shape'")
+    spatial, kernel, strides, dilations, pads = _window_attrs(ctx, node, kernel)
+    if set(dilations) == {1}:
+        attrs = ctx.attrs_of(_without(node, "auto_pad", "dilations"), "AveragePool")
+        attrs["pads"] = pads
+        ctx.add("AveragePool", node.inputs[:1], attrs, node.outputs)
+        return
+    from ..ops.nn import _out_len
+
+    x = node.inputs[0]
+    t = ctx.type_of(x)
+    nd, ceil = len(kernel), bool(ctx.attr(node, "ceil_mode", 0))
+    include_pad = bool(ctx.attr(node, "count_include_pad", 0))
+    begin, end = pads[:nd], pads[nd:]
+    out = [_out_len(n, k, s, b, e, d, ceil) for n, k, s, b, e, d in zip(spatial, kernel, strides, begin, end, dilations)]
+    extra = [max(0, (o - 1) * s + (k - 1) * d + 1 - (n + b + e))
+             for o, s, k, d, n, b, e in zip(out, strides, kernel, dilations, spatial, begin, end)]
+    divisor = np.ones((), np.int64)
+    for o, s, k, d, n, b, e in zip(out, strides, kernel, dilations, spatial, begin, end):
+        taps = np.arange(o)[:, None] * s - b + np.arange(k) * d
+        lo, hi = (-b, n + e) if include_pad else (0, n)
+        divisor = divisor[..., None] * ((taps >= lo) & (taps < hi)).sum(1)
+    weight = ctx.add_const(np.ones((t.shape[1], 1) + kernel, t.dtype.np), "ones")
+    total = ctx.add("Conv", [x, weight], {"kernel_shape": kernel, "strides": strides, "dilations": dilations,
+                                         "pads": tuple(begin) + tuple(e + x_ for e, x_ in zip(end, extra)),
+                                         "group": t.shape[1]})
+    count = ctx.add_const(np.maximum(divisor, 1).astype(t.dtype.np), "count")
+    ctx.add("Div", [total[0], count], {}, node.outputs)
+
+
 def _export_batch_norm(ctx, node, attrs):
     """ONNX's inference BatchNormalization has one output; graphc's eval mode passes the
     statistics through, so those become Identities. Training mode differs (graphc returns the
@@ -365,8 +474,13 @@ RULES: dict[str, Rule] = {
     "Pad": Rule(inputs=(AttrInput("pads", 1), AttrInput("value", 2, LIKE_INPUT, scalar=True)),
                 import_=_import_pad),
     "BatchNormalization": Rule(export=_export_batch_norm, import_=_import_batch_norm),
+    "Conv": Rule(import_=_import_conv),
+    "MaxPool": Rule(import_=_import_max_pool),
+    "AveragePool": Rule(import_=_import_average_pool),
     "graphc.Flip": Rule(export=_export_flip),
     "graphc.Trunc": Rule(export=_export_trunc),
+    "graphc.Index": Rule(export=export_index),
+    "graphc.IndexPut": Rule(export=export_index_put),
 }
 
 # ONNX ops imported as other graphc ops; these win over a registry op of the same name (an
@@ -384,6 +498,11 @@ IMPORT_ONLY: dict[str, Callable] = {
     "CastLike": _import_cast_like,
     "Dropout": _import_dropout,
 }
+
+
+# ONNX ops whose import rule reads every version since opset 7 as well (an inference Dropout is the
+# identity whatever its ratio attribute or input says), so older models with them are accepted
+ANY_VERSION = frozenset({"Dropout"})
 
 
 def rule_for(op: str) -> Rule:

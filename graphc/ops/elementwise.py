@@ -505,6 +505,55 @@ MAX.vjp = _minmax_vjp(gt)
 MIN.vjp = _minmax_vjp(lt)
 
 
+# ---- composites: tests and blends written with the ops above --------------------------------
+
+def isnan(x):
+    return ne(x, x)
+
+
+def isinf(x):
+    return eq(abs(x), float("inf"))
+
+
+def isfinite(x):
+    return logical_not(logical_or(isnan(x), isinf(x)))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    a, b = as_tensors(a, b)
+    close = logical_or(eq(a, b), le(abs(sub(a, b)), add(mul(abs(b), rtol), atol)))
+    return logical_or(close, logical_and(isnan(a), isnan(b))) if equal_nan else close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(a, b, rtol, atol, equal_nan).all())
+
+
+def lerp(start, end, weight):
+    return add(start, mul(weight, sub(end, start)))
+
+
+def sinh(x):
+    return div(sub(exp(x), exp(neg(x))), 2)
+
+
+def cosh(x):
+    return div(add(exp(x), exp(neg(x))), 2)
+
+
+def addcmul(x, t1, t2, *, value=1):
+    return add(x, mul(mul(t1, t2), value))
+
+
+def addcdiv(x, t1, t2, *, value=1):
+    return add(x, mul(div(t1, t2), value))
+
+
+multiply, subtract, divide, negative, absolute = mul, sub, div, neg, abs
+__all__ += ["isnan", "isinf", "isfinite", "isclose", "allclose", "lerp", "sinh", "cosh",
+            "addcmul", "addcdiv", "multiply", "subtract", "divide", "negative", "absolute"]
+
+
 def _reversed(fn):
     return lambda self, other: fn(other, self)
 
@@ -533,7 +582,8 @@ _FUNCTIONS = {
     "floor_divide": floor_divide, "true_divide": true_divide, "logical_and": logical_and,
     "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
     "masked_fill": _masked_fill, "multiply": mul, "subtract": sub, "divide": div,
-    "greater": gt, "less": lt, "negative": neg, "absolute": abs,
+    "greater": gt, "less": lt, "negative": neg, "absolute": abs, "lerp": lerp, "sinh": sinh,
+    "cosh": cosh, "addcmul": addcmul, "addcdiv": addcdiv,
 }
 
 METHODS = {
@@ -541,7 +591,8 @@ METHODS = {
     **{name + "_": _inplace(fn) for name, fn in _FUNCTIONS.items()
        if name not in ("eq", "ne", "lt", "gt", "le", "ge", "greater", "less")},
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
-    "equal": equal, "maximum": maximum, "minimum": minimum,
+    "equal": equal, "maximum": maximum, "minimum": minimum, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "isclose": isclose, "allclose": allclose,
     "__add__": _add, "__radd__": _reversed(_add), "__iadd__": _inplace(add),
     "__sub__": _sub, "__rsub__": _reversed(_sub), "__isub__": _inplace(sub),
     "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": _inplace(mul),

@@ -522,8 +522,8 @@ GATHER_ELEMENTS = register(Op(
 
 def _infer_scatter(types, axis, reduction):
     data, index, updates = types
-    if reduction not in ("none", "add"):
-        raise ValueError(f"reduction must be 'none' or 'add', got {reduction!r}")
+    if reduction not in _SCATTER_REDUCE:
+        raise ValueError(f"reduction must be one of {', '.join(_SCATTER_REDUCE)}, got {reduction!r}")
     _check_elements("scatter", data, index, norm_axis(axis, len(data.shape)), updates)
     return [TensorType(data.shape, same_dtype([data, updates]))]
 
@@ -534,10 +534,11 @@ def _scatter_kernel(data, index, updates, axis, reduction):
     _fits(index, data, axis)
     _fits(index, updates, None)
     updates = updates[_extent(index.shape)]
-    if reduction == "add":  # np.add.at on flat positions: its fast path
+    ufunc = _SCATTER_REDUCE[reduction]
+    if ufunc is not None:  # ufunc.at on flat positions: its fast path
         grid = list(np.indices(index.shape, sparse=True))
         grid[axis] = index
-        np.add.at(out.reshape(-1), np.ravel_multi_index(grid, out.shape).reshape(-1), updates.reshape(-1))
+        ufunc.at(out.reshape(-1), np.ravel_multi_index(grid, out.shape).reshape(-1), updates.reshape(-1))
     else:
         np.put_along_axis(out[_extent(index.shape, axis)], index, updates, axis)
     return out
@@ -548,6 +549,9 @@ def _scatter_vjp(ctx, g):
 
     index = ctx.inputs[1]
     axis, reduction = ctx.attrs["axis"], ctx.attrs["reduction"]
+    if reduction not in ("none", "add"):
+        raise NotImplementedError(f"ScatterElements: the gradient of reduction={reduction!r} is not "
+                                  "implemented (only 'none' and 'add')")
     gd = gu = None
     if ctx.needs_input_grad[0]:
         gd = g if reduction == "add" else dispatch(
@@ -564,7 +568,12 @@ def _scatter_vjp(ctx, g):
 
 
 def _scatter_name(attrs, types):
-    return "ScatterAddBackward0" if attrs["reduction"] == "add" else "ScatterBackward0"
+    r = attrs["reduction"]
+    return "ScatterAddBackward0" if r == "add" else "ScatterBackward0" if r == "none" else "ScatterReduceBackward0"
+
+
+# ONNX's reductions: the ufunc that combines an update with the value already there
+_SCATTER_REDUCE = {"none": None, "add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
 
 
 SCATTER_ELEMENTS = register(Op(

@@ -17,7 +17,7 @@ _ATTRS = {"axes": None, "keepdims": True}
 
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "argmax", "argmin", "max", "min", "var", "std",
-           "var_mean", "std_mean", "logsumexp", "all", "any", "count_nonzero"]
+           "var_mean", "std_mean", "logsumexp", "all", "any", "count_nonzero", "norm"]
 
 
 def _reduced_shape(shape, axes, keepdims):
@@ -122,9 +122,31 @@ def _reduce(name, kernel, vjp, infer=None, saves=((), ()), **kw) -> Op:
 REDUCE_SUM = _reduce("ReduceSum", _np_reduce(np.sum, _sum_dtype), _sum_vjp,
                      infer=_infer_reduce(_sum_dtype), grad_name=_sum_grad_name)
 REDUCE_MEAN = _reduce("ReduceMean", _mean_kernel, _mean_vjp, grad_name=_mean_grad_name)
-REDUCE_MAX = _reduce("ReduceMax", _np_reduce(np.max), _extreme_vjp, saves=((0,), (0,)),
+def _identity(d: np.dtype, top: bool):
+    """The identity of max (top=False) or min over an empty set, as ONNX defines it."""
+    if d.kind == "b":
+        return top
+    if d.kind == "f":
+        return np.inf if top else -np.inf
+    info = np.iinfo(d)
+    return info.max if top else info.min
+
+
+def _extreme_kernel(fn, top: bool):
+    """np.max/np.min; an empty set reduces to -inf/+inf (the lowest/highest value), as in ONNX
+    (PyTorch's front-end functions refuse empty reductions before they get here)."""
+    def kernel(x, axes, keepdims):
+        ax = _np_axes(axes, x.ndim)
+        if x.size == 0:
+            return fn(x, axis=ax, keepdims=keepdims, initial=_identity(x.dtype, top))
+        return fn(x, axis=ax, keepdims=keepdims)
+
+    return kernel
+
+
+REDUCE_MAX = _reduce("ReduceMax", _extreme_kernel(np.max, False), _extreme_vjp, saves=((0,), (0,)),
                      grad_name=lambda a, t: "MaxBackward1" if a["axes"] is None else "AmaxBackward0")
-REDUCE_MIN = _reduce("ReduceMin", _np_reduce(np.min), _extreme_vjp, saves=((0,), (0,)),
+REDUCE_MIN = _reduce("ReduceMin", _extreme_kernel(np.min, True), _extreme_vjp, saves=((0,), (0,)),
                      grad_name=lambda a, t: "MinBackward1" if a["axes"] is None else "AminBackward0")
 REDUCE_PROD = _reduce("ReduceProd", _np_reduce(np.prod, _sum_dtype), _prod_vjp,
                       infer=_infer_reduce(_sum_dtype), saves=((0,), (0,)), grad_name="ProdBackward0")
@@ -188,12 +210,27 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return dispatch(REDUCE_PROD, [x], {"axes": _dims(dim), "keepdims": keepdim})
 
 
+def _check_nonempty(name: str, x: Tensor, axes) -> None:
+    """PyTorch refuses max/min over an empty set (the ONNX ops give -inf/+inf)."""
+    shape = tuple(x.shape)
+    if axes is None and name in ("max", "min") and 0 in shape:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    for d in norm_axes(axes, len(shape)):
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return dispatch(REDUCE_MAX, [x], {"axes": _dims(dim) or None, "keepdims": keepdim})
+    axes = _dims(dim) or None
+    _check_nonempty("amax", x, axes)
+    return dispatch(REDUCE_MAX, [x], {"axes": axes, "keepdims": keepdim})
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    return dispatch(REDUCE_MIN, [x], {"axes": _dims(dim) or None, "keepdims": keepdim})
+    axes = _dims(dim) or None
+    _check_nonempty("amin", x, axes)
+    return dispatch(REDUCE_MIN, [x], {"axes": axes, "keepdims": keepdim})
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -207,10 +244,11 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
-def _extreme(reduce_op, arg_fn, binary):
+def _extreme(name, reduce_op, arg_fn, binary):
     def fn(x, dim=None, keepdim: bool = False):
         if isinstance(dim, Tensor):
             return binary(x, dim)
+        _check_nonempty(name, x, None if dim is None else (dim,))
         if dim is None:
             return dispatch(reduce_op, [x], {"axes": None, "keepdims": False})
         values = dispatch(reduce_op, [x], {"axes": (dim,), "keepdims": keepdim})
@@ -231,8 +269,8 @@ def _binary_min(a, b):
     return minimum(a, b)
 
 
-max = _extreme(REDUCE_MAX, argmax, _binary_max)
-min = _extreme(REDUCE_MIN, argmin, _binary_min)
+max = _extreme("max", REDUCE_MAX, argmax, _binary_max)
+min = _extreme("min", REDUCE_MIN, argmin, _binary_min)
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
@@ -258,6 +296,25 @@ def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm."""
+    from .elementwise import abs, mul, pow, sqrt
+
+    if dtype is not None:
+        from .elementwise import cast
+
+        x = cast(x, dtype)
+    if p in ("fro", 2, 2.0):
+        return sqrt(sum(mul(x, x), dim, keepdim))
+    if p in (float("inf"), "inf"):
+        return amax(abs(x), () if dim is None else dim, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(abs(x), () if dim is None else dim, keepdim)
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    return pow(sum(pow(abs(x), p), dim, keepdim), 1.0 / p)
 
 
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
@@ -297,5 +354,5 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
 METHODS = {
     "sum": sum, "mean": mean, "prod": prod, "amax": amax, "amin": amin, "argmax": argmax,
     "argmin": argmin, "max": max, "min": min, "var": var, "std": std, "logsumexp": logsumexp,
-    "all": all, "any": any, "count_nonzero": count_nonzero,
+    "all": all, "any": any, "count_nonzero": count_nonzero, "norm": norm,
 }
