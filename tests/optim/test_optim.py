@@ -32,20 +32,24 @@ def _weights(rng):
             "fc2.bias": rng.standard_normal(3).astype(np.float32)}
 
 
-def _train(m, make_opt, weights, data, steps=20, groups=False):
+def _train(m, make_opt, weights, data, steps=20, groups=False, compiled=False):
     net = _mlp(m, weights)
     if groups:
         params = [{"params": net.fc1.parameters()}, {"params": net.fc2.parameters(), "lr": 0.02}]
     else:
         params = net.parameters()
     opt = make_opt(m, params)
-    for i in range(steps):
-        x, y = (m.tensor(a) for a in data[i % len(data)])
+
+    def step(x, y):
         opt.zero_grad()
         loss = ((net(x) - y) ** 2).mean()
         loss.backward()
         opt.step()
-    return {k: v.detach().numpy() for k, v in net.state_dict().items()}, opt
+        return loss
+
+    run = m.compile(step) if compiled else step
+    losses = [float(run(*(m.tensor(a) for a in data[i % len(data)]))) for i in range(steps)]
+    return {k: v.detach().numpy() for k, v in net.state_dict().items()}, opt, losses
 
 
 @pytest.fixture
@@ -74,12 +78,20 @@ ADAM_CONFIGS = [
 ]
 
 
-def _compare(setup, make_opt, groups=False):
+def _compare(setup, make_opt, groups=False, compiled=False):
     weights, data = setup
-    ours, _ = _train(graphc, make_opt, weights, data, groups=groups)
-    theirs, _ = _train(torch, make_opt, weights, data, groups=groups)
+    ours, _, our_losses = _train(graphc, make_opt, weights, data, groups=groups, compiled=compiled)
+    theirs, _, their_losses = _train(torch, make_opt, weights, data, groups=groups)
+    np.testing.assert_allclose(our_losses, their_losses, rtol=2e-5, atol=2e-6)
     for k in theirs:
         np.testing.assert_allclose(ours[k], theirs[k], rtol=2e-5, atol=2e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("name,config", [("SGD", c) for c in SGD_CONFIGS] + ADAM_CONFIGS, ids=str)
+def test_compiled_training_step_matches_torch_over_20_steps(setup, name, config):
+    """The whole step (forward, backward, update) as one compiled graph: losses and final
+    weights equal PyTorch's eager ones."""
+    _compare(setup, lambda m, p: getattr(m.optim, name)(p, **config), compiled=True)
 
 
 @pytest.mark.parametrize("config", SGD_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
@@ -112,8 +124,8 @@ def test_state_is_tensors_created_lazily(setup):
 
 def test_state_dict_format_matches_torch(setup):
     weights, data = setup
-    _, ours = _train(graphc, lambda m, p: m.optim.Adam(p, lr=0.01), weights, data, steps=3, groups=True)
-    _, theirs = _train(torch, lambda m, p: m.optim.Adam(p, lr=0.01), weights, data, steps=3, groups=True)
+    _, ours, _ = _train(graphc, lambda m, p: m.optim.Adam(p, lr=0.01), weights, data, steps=3, groups=True)
+    _, theirs, _ = _train(torch, lambda m, p: m.optim.Adam(p, lr=0.01), weights, data, steps=3, groups=True)
     a, b = ours.state_dict(), theirs.state_dict()
     assert list(a) == ["state", "param_groups"]
     assert list(a["state"]) == list(b["state"]) == [0, 1, 2, 3]
@@ -131,8 +143,8 @@ def test_state_dict_format_matches_torch(setup):
 def test_load_state_dict_resumes_identically(setup):
     weights, data = setup
     make = lambda m, p: m.optim.SGD(p, lr=0.05, momentum=0.9)  # noqa: E731
-    full, _ = _train(graphc, make, weights, data, steps=6)
-    half, opt = _train(graphc, make, weights, data, steps=3)
+    full, _, _ = _train(graphc, make, weights, data, steps=6)
+    half, opt, _ = _train(graphc, make, weights, data, steps=3)
     net = _mlp(graphc, {k: v for k, v in half.items()})
     opt2 = optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     opt2.load_state_dict(opt.state_dict())
