@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("model", metavar="MODEL.py", help="the model file")
     common.add_argument("--debug", action="store_true", help="show the traceback of errors")
+    common.add_argument("--batch", type=int, metavar="N", help="resize the example inputs and "
+                        "targets to N rows (batch size N) before tracing")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     viz = sub.add_parser("viz", parents=[common], help="draw the graph, the grad_fn chain or the memory plan")
@@ -172,7 +174,7 @@ def cmd_viz(args) -> int:
     if args.grad_fn and (args.after or args.train_step or args.plan):
         raise CliError("--grad-fn draws the eager autograd graph: --after, --train-step and --plan do not apply")
     collapse = viz.DEFAULT_THRESHOLD if args.collapse is None else (args.collapse or None)
-    mf = modelfile.load(args.model)
+    mf = modelfile.load(args.model).with_batch(args.batch)
     if args.grad_fn:
         drawing = viz.draw_grad_fn(_grad_fn_root(mf), params=mf.params(), collapse=collapse)
     else:
@@ -211,7 +213,7 @@ def cmd_run(args) -> int:
     _require_device(args.device)
     if args.steps < 1:
         raise CliError("--steps must be at least 1")
-    runner = Runner(modelfile.load(args.model), args.device, _user)
+    runner = Runner(modelfile.load(args.model).with_batch(args.batch), args.device, _user)
     ok = True
     if args.check:
         eager = runner.run(args.steps, compiled=False, label="eager")
@@ -238,7 +240,7 @@ def cmd_compile(args) -> int:
     ext = os.path.splitext(args.output or "")[1].lower()
     if args.output and ext not in (".graphc", ".json", ".onnx"):
         raise CliError(f"{args.output}: unknown output format {ext or '(none)'!r}; use .graphc, .json or .onnx")
-    mf = modelfile.load(args.model)
+    mf = modelfile.load(args.model).with_batch(args.batch)
     if args.report:
         _report(mf, args.json)
     if args.emit_cuda:

@@ -53,6 +53,22 @@ class ModelFile:
     def trainable(self) -> bool:
         return self.loss is not None
 
+    def with_batch(self, n: int | None) -> "ModelFile":
+        """The same model file with every example input and target resized to `n` rows along
+        dim 0 (rows repeat cyclically), e.g. to report or benchmark at another batch size."""
+        if n is None:
+            return self
+        from dataclasses import replace
+
+        from .factories import arange
+        from .ops.index import index_select
+
+        def resize(t):
+            return index_select(t, 0, arange(n) % t.shape[0])
+
+        return replace(self, example_inputs=tuple(resize(t) for t in self.example_inputs),
+                       example_targets=tuple(resize(t) for t in self.example_targets))
+
     def params(self) -> dict:
         """Parameter name -> tensor ({} for a function model)."""
         named = getattr(self.model, "named_parameters", None)
