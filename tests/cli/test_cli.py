@@ -260,3 +260,10 @@ def test_examples(tmp_path, name):
         r = cli("viz", path, "--train-step", "--memory", "-o", "mem.svg", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert any(e.get("class") == "buffer" for e in ET.parse(tmp_path / "mem.svg").getroot().iter(f"{SVG}rect"))
+
+
+def test_batch_option_resizes_the_examples(tmp_path, mlp):
+    small = json.loads(cli("compile", mlp, "--report", "--json", cwd=tmp_path).stdout)
+    big = json.loads(cli("compile", mlp, "--report", "--json", "--batch", "64", cwd=tmp_path).stdout)
+    assert big["nodes"] == small["nodes"]
+    assert big["no_reuse_bytes"] > small["no_reuse_bytes"]
