@@ -213,7 +213,7 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def _check_nonempty(name: str, x: Tensor, axes) -> None:
     """PyTorch refuses max/min over an empty set (the ONNX ops give -inf/+inf)."""
     shape = tuple(x.shape)
-    if axes is None and name in ("max", "min") and 0 in shape:
+    if axes is None and 0 in shape:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                            "Specify the reduction dim with the 'dim' argument.")
     for d in norm_axes(axes, len(shape)):
@@ -241,10 +241,18 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return dispatch(ARGMIN, [x], {"axis": dim, "keepdims": keepdim, "select_last_index": False})
 
 
-ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+def values_indices(name: str) -> type:
+    """A (values, indices) namedtuple that prints like PyTorch's torch.return_types.<name>."""
+    def __repr__(self):
+        return f"graphc.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (namedtuple(name, ["values", "indices"]),),
+                {"__slots__": (), "__repr__": __repr__, "__str__": __repr__})
 
 
 def _extreme(name, reduce_op, arg_fn, binary):
+    result = values_indices(name)
+
     def fn(x, dim=None, keepdim: bool = False):
         if isinstance(dim, Tensor):
             return binary(x, dim)
@@ -252,7 +260,7 @@ def _extreme(name, reduce_op, arg_fn, binary):
         if dim is None:
             return dispatch(reduce_op, [x], {"axes": None, "keepdims": False})
         values = dispatch(reduce_op, [x], {"axes": (dim,), "keepdims": keepdim})
-        return ValuesIndices(values, arg_fn(x, dim, keepdim))
+        return result(values, arg_fn(x, dim, keepdim))
 
     return fn
 
@@ -300,6 +308,12 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector p-norm over `dim` (all elements by default); 'fro' is the 2-norm."""
+    from ..autograd.graph import relabel
+
+    return relabel(_norm(x, p, dim, keepdim, dtype), "LinalgVectorNormBackward0")
+
+
+def _norm(x, p, dim, keepdim, dtype):
     from .elementwise import abs, mul, pow, sqrt
 
     if dtype is not None:
