@@ -8,7 +8,7 @@ _malloc.tune()  # before any array is made: see graphc/_malloc.py
 
 from . import dtypes as _dtypes  # noqa: E402
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8,
-                     int16, int32, int64, set_default_dtype, uint8)
+                     int16, int32, int64, set_default_dtype, uint8, uint16, uint32, uint64)
 from .size import Size
 from .device import device
 from .tensor import Tensor, bind_methods as _bind_methods
@@ -24,7 +24,7 @@ from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, fr
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from . import accelerator, autograd, cuda
-from .factories import is_tensor, numel  # noqa: E402
+from .factories import get_default_device, is_tensor, numel, set_default_device  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import GraphcError, ShapeError
 from .trace import TracerWarning, trace

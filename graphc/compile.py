@@ -18,7 +18,7 @@ from .trace import Traced, _flatten_inputs, trace_call, unflatten
 
 def _describe(value) -> str:
     if isinstance(value, Tensor):
-        return f"{value.type}{' requires_grad' if value.requires_grad else ''}"
+        return f"{value._ir_type}{' requires_grad' if value.requires_grad else ''}"
     return repr(value)
 
 

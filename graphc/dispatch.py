@@ -56,12 +56,12 @@ def dispatch(op: Op, inputs, attrs: dict):
 
 def _kernel_error(op, inputs, attrs, exc) -> ShapeError:
     infer_types(op, inputs, attrs)
-    return op_error(op.name, [t.type for t in inputs], f"{type(exc).__name__}: {exc}")
+    return op_error(op.name, [t._ir_type for t in inputs], f"{type(exc).__name__}: {exc}")
 
 
 def infer_types(op: Op, inputs, attrs: dict) -> list[TensorType]:
     """The op's shape rule; a rejection becomes a ShapeError that points at the user's line."""
-    types = [t.type for t in inputs]
+    types = [t._ir_type for t in inputs]
     try:
         return op.infer(types, **attrs)
     except ShapeError:

@@ -57,10 +57,27 @@ def as_array(data, dtype=None) -> np.ndarray:
     return np.array(_plain(data), dtype=d.np)
 
 
+_default_device = None
+
+
+def set_default_device(device) -> None:
+    """The device factory functions put tensors on when given none (None: the CPU)."""
+    global _default_device
+    _default_device = None if device is None or str(device) == "cpu" else device
+
+
+def get_default_device():
+    from .device import as_device
+
+    return as_device(_default_device)
+
+
 def _finish(value: np.ndarray, device, requires_grad: bool) -> Tensor:
     t = Tensor._make(value)
     if STATE.recorder is not None:
         STATE.recorder.note_fresh(t)
+    if device is None:
+        device = _default_device
     if device is not None:
         place(t, device)
     if requires_grad:
@@ -132,7 +149,22 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, steps).astype(_float(dtype)), device, requires_grad)
+    return _finish(_linspace(start, end, int(steps), _float(dtype)), device, requires_grad)
+
+
+def _linspace(start, end, steps: int, dt: np.dtype) -> np.ndarray:
+    """PyTorch's values bit for bit: step in the tensor's dtype, the first half counted up from
+    start and the second down from end, each with one rounding (its kernel's fused multiply-add)."""
+    if steps <= 1 or dt not in (np.float32, np.float64):
+        return np.linspace(start, end, steps).astype(dt)
+    s, e = dt.type(start), dt.type(end)
+    step = (e - s) / dt.type(steps - 1)
+    idx = np.arange(steps)
+    wide, half = np.longdouble, steps // 2
+    out = np.empty(steps, dt)
+    out[:half] = wide(s) + wide(step) * idx[:half]
+    out[half:] = wide(e) - wide(step) * (steps - 1 - idx[half:])
+    return out
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

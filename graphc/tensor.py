@@ -5,8 +5,6 @@ machinery. Op methods (``x.exp()``, ``x + y``) are bound from the op modules' ME
 """
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from . import dtypes
@@ -72,12 +70,19 @@ class Tensor:
 
     # -- type and shape -------------------------------------------------------------------
     @property
-    def type(self) -> TensorType:
-        """The IR type; also callable the PyTorch way: ``x.type()`` names the tensor type and
-        ``x.type(torch.float)`` casts."""
+    def _ir_type(self) -> TensorType:
         v = self._value
-        ty = _CallableType(*(self._aval if v is None else (v.shape, dtypes.from_numpy(v.dtype))))
-        ty._tensor = weakref.ref(self)
+        if v is None:
+            return self._aval
+        return TensorType(v.shape, dtypes.from_numpy(v.dtype))
+
+    @property
+    def type(self) -> TensorType:
+        """The IR type (graphc code reads ``_ir_type``, which holds no reference to the tensor);
+        also callable the PyTorch way: ``x.type()`` names the tensor type, ``x.type(torch.float)``
+        casts."""
+        ty = _CallableType(*self._ir_type)
+        ty._tensor = self
         return ty
 
     @property
@@ -435,7 +440,7 @@ class _CallableType(TensorType):
     """A tensor's TensorType that also answers PyTorch's ``Tensor.type(dtype=None)``."""
 
     def __call__(self, dtype=None, non_blocking: bool = False, **kwargs):
-        t = self._tensor()
+        t = self._tensor
         if dtype is None:
             return f"torch.{_TYPE_NAMES.get(t.dtype.name, t.dtype.name)}Tensor"
         if isinstance(dtype, str):

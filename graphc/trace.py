@@ -59,7 +59,7 @@ class Recorder:
         name = self.names.get(id(t))
         if name is None:
             if t._value is None:
-                raise TraceError(f"a symbolic tensor of type {t.type} was used that the trace did "
+                raise TraceError(f"a symbolic tensor of type {t._ir_type} was used that the trace did "
                                  "not produce")
             if id(t) in self.fresh or not self.capture_as_inputs:
                 hint = "c" if id(t) in self.fresh else self.state_names.get(id(t), "captured")
@@ -67,7 +67,7 @@ class Recorder:
                 self.bind(t, name)
             else:
                 name = self.graph.fresh_name(self.state_names.get(id(t), "captured"))
-                self.graph.add_input(name, t.type)
+                self.graph.add_input(name, t._ir_type)
                 self.bind(t, name, origin=True)
                 self.captured.append((name, t))
         return name
@@ -76,7 +76,7 @@ class Recorder:
         in_names = [self.name_of(t) for t in inputs]
         source = self.source_override or user_location()
         names, self.output_names = self.output_names, None
-        out_names = self.graph.add_node(op.name, in_names, [o.type for o in outs], attrs,
+        out_names = self.graph.add_node(op.name, in_names, [o._ir_type for o in outs], attrs,
                                         source=source, name=names)
         for o, n in zip(outs, out_names):
             self.bind(o, n)
@@ -226,12 +226,12 @@ def trace_call(fn, args, *, params_as_inputs: bool, name: str | None = None) -> 
     for arg_name, t in zip(_arg_names(fn, len(tensors)), tensors):
         if id(t) in rec.names:
             continue
-        graph.add_input(arg_name, t.type)
+        graph.add_input(arg_name, t._ir_type)
         rec.bind(t, arg_name, origin=True)
     state = [(n, t) for n, t in module_state(fn) if id(t) not in rec.names]
     for state_name, t in state:
         if params_as_inputs:
-            graph.add_input(state_name, t.type)
+            graph.add_input(state_name, t._ir_type)
         else:
             graph.add_initializer(state_name, t._value)
         rec.bind(t, state_name, origin=params_as_inputs)

@@ -88,7 +88,7 @@ class Function:
             node = node_class(f"{cls.__name__}Backward", FunctionNode)(
                 tuple(gradient_edge(a) if isinstance(a, Tensor) else (None, 0) for a in args))
             node.ctx, node.fn, node.n_outputs = ctx, cls, len(outs)
-            node.out_types = [o.type for o in outs]
+            node.out_types = [o._ir_type for o in outs]
             new_outs = []
             for i, o in enumerate(outs):
                 if isinstance(o, Tensor) and id(o) not in ctx._non_differentiable \

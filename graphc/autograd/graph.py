@@ -68,7 +68,7 @@ class OpNode(Node):
             if t is not None and t._version[0] != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{t.type}] is at version {t._version[0]}; expected version "
+                    f"inplace operation: [{t._ir_type}] is at version {t._version[0]}; expected version "
                     f"{version} instead. (the op was {self.op.name}, grad_fn {self.name()})")
 
     def apply(self, grads, create_graph):
@@ -128,7 +128,7 @@ def gradient_edge(t):
 
 
 def attach_grad_fn(op, attrs, inputs, outs) -> None:
-    in_types = [t.type for t in inputs]
+    in_types = [t._ir_type for t in inputs]
     node = node_class(op.grad_fn_name(attrs, in_types))(tuple(gradient_edge(t) for t in inputs))
     node.op = op
     node.attrs = attrs

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.composite import fused
 from ..dispatch import dispatch
 from ..ops import elementwise as ew
 from ..ops import nn as ops
@@ -609,6 +610,11 @@ def _reduce(loss, reduction):
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def _fused_loss(name, fn, input, target, weight=None):
+    """fn(input, target[, weight]) shown as PyTorch's single grad_fn `name`."""
+    return fused(name, fn, *(input, target) + (() if weight is None else (weight,)))
+
+
 def _pointwise(input, target, reduction, weight, fn, weighted_mean_by_weight=True):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
@@ -626,8 +632,9 @@ def _pointwise(input, target, reduction, weight, fn, weighted_mean_by_weight=Tru
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    return _pointwise(input, target, _reduction(size_average, reduce, reduction), weight,
-                      lambda d: ew.mul(d, d))
+    reduction = _reduction(size_average, reduce, reduction)
+    return _fused_loss("MseLossBackward0", lambda x, t, w=None: _pointwise(
+        x, t, reduction, w, lambda d: ew.mul(d, d)), input, target, weight)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -641,7 +648,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
             return a
         return ew.where(ew.lt(a, beta), ew.div(ew.mul(ew.mul(d, d), 0.5), beta), ew.sub(a, 0.5 * beta))
 
-    return _pointwise(input, target, _reduction(size_average, reduce, reduction), None, loss)
+    reduction = _reduction(size_average, reduce, reduction)
+    return _fused_loss("SmoothL1LossBackward0", lambda x, t: _pointwise(x, t, reduction, None, loss),
+                       input, target)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -649,7 +658,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         a = ew.abs(d)
         return ew.where(ew.lt(a, delta), ew.mul(ew.mul(d, d), 0.5), ew.mul(ew.sub(a, 0.5 * delta), delta))
 
-    return _pointwise(input, target, reduction, weight, loss, weighted_mean_by_weight=False)
+    return _fused_loss("HuberLossBackward0", lambda x, t, w=None: _pointwise(
+        x, t, reduction, w, loss, weighted_mean_by_weight=False), input, target, weight)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -704,6 +714,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    return _fused_loss("BinaryCrossEntropyBackward0", lambda x, t, w=None: _bce(x, t, w, reduction),
+                       input, target, weight)
+
+
+def _bce(input, target, weight, reduction):
     log_x = ew.clamp(ew.log(input), min=-100)
     log_1mx = ew.clamp(ew.log(ew.rsub(input, 1)), min=-100)
     loss = ew.neg(ew.add(ew.mul(target, log_x), ew.mul(ew.rsub(target, 1), log_1mx)))
@@ -718,6 +733,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    if weight is not None or pos_weight is not None:
+        return _bce_with_logits(input, target, weight, pos_weight, reduction)
+    return _fused_loss("BinaryCrossEntropyWithLogitsBackward0",
+                       lambda x, t: _bce_with_logits(x, t, None, None, reduction), input, target)
+
+
+def _bce_with_logits(input, target, weight, pos_weight, reduction):
     log_sig = logsigmoid(input)
     if pos_weight is not None:
         log_sig = ew.mul(log_sig, ew.add(ew.mul(ew.sub(pos_weight, 1), target), 1))

@@ -61,8 +61,9 @@ class DataParallel(Module):
     def scatter(self, inputs, kwargs, device_ids):
         """Per-chunk (args, kwargs): tensors chunked along dim, everything else repeated."""
         n = len(device_ids)
-        args = _scatter(tuple(inputs), n, self.dim) if inputs else []
-        kws = _scatter(dict(kwargs), n, self.dim) if kwargs else []
+        device = self.src_device_obj  # one module copy: every chunk runs where its parameters are
+        args = _scatter(tuple(inputs), n, self.dim, device) if inputs else []
+        kws = _scatter(dict(kwargs), n, self.dim, device) if kwargs else []
         count = max(len(args), len(kws), 1)
         args = list(args) + [()] * (count - len(args))
         kws = list(kws) + [{}] * (count - len(kws))
@@ -72,15 +73,15 @@ class DataParallel(Module):
         return _gather(outputs, self.dim, Device("cuda", output_device))
 
 
-def _scatter(obj, n: int, dim: int) -> list:
+def _scatter(obj, n: int, dim: int, device) -> list:
     if isinstance(obj, Tensor):
-        return list(chunk(obj, n, dim))
+        return [c.to(device) for c in chunk(obj, n, dim)]
     if isinstance(obj, tuple) and obj:
-        return list(zip(*(_scatter(x, n, dim) for x in obj)))
+        return list(zip(*(_scatter(x, n, dim, device) for x in obj)))
     if isinstance(obj, list) and obj:
-        return [list(x) for x in zip(*(_scatter(x, n, dim) for x in obj))]
+        return [list(x) for x in zip(*(_scatter(x, n, dim, device) for x in obj))]
     if isinstance(obj, dict) and obj:
-        return [type(obj)(pairs) for pairs in zip(*(_scatter(item, n, dim) for item in obj.items()))]
+        return [type(obj)(pairs) for pairs in zip(*(_scatter(item, n, dim, device) for item in obj.items()))]
     return [obj] * n
 
 

@@ -20,7 +20,6 @@ input tensors; here they are attributes for the same reason (the shape rule need
 from __future__ import annotations
 
 import operator
-from collections import namedtuple
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from ..errors import op_error
 from ..ir.types import TensorType
 from ..tensor import Tensor
 from .base import broadcast_shapes, norm_axes, norm_axis, same_dtype, scalar_tensor, unbroadcast
+from .reduce import values_indices
 from .registry import NOT_DIFFERENTIABLE, REQUIRED, Op, register
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "index_fill",
@@ -434,7 +434,7 @@ def setitem(x: Tensor, idx, value) -> None:
         except (ValueError, IndexError) as exc:
             abstract_v = Tensor._abstract(TensorType(tuple(v.shape), x.dtype))
             infer_types(INDEX_PUT, [x, abstract_v, *tensors], {"spec": spec})
-            raise op_error(INDEX_PUT.name, [x.type, v.type], f"{type(exc).__name__}: {exc}") from exc
+            raise op_error(INDEX_PUT.name, [x._ir_type, v._ir_type], f"{type(exc).__name__}: {exc}") from exc
         x._version[0] += 1
         return
     x._check_inplace()
@@ -782,8 +782,8 @@ TOPK = register(Op("TopK", _infer_topk, _topk_kernel, _topk_vjp,
                    attrs={"k": REQUIRED, "axis": -1, "largest": True, "sorted": True}, n_outputs=2,
                    saves=((), (1,)), grad_name=_topk_name))
 
-topk_result = namedtuple("topk", ["values", "indices"])
-sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = values_indices("topk")
+sort_result = values_indices("sort")
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):

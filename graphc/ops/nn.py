@@ -9,6 +9,7 @@ VJPs are written with the other member, so gradients of any order stay graphc op
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -87,7 +88,7 @@ class _Windows:
             self.positions = self.out
             self.pos_step = tuple(s * r for s, r in zip(strides, rows))
         self.npos = int(np.prod(self.positions))
-        self.taps = list(itertools.product(*map(range, kernel)))
+        self.taps = tuple(itertools.product(*map(range, kernel)))
         self.interior = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(self.begin, spatial))
 
     def pad(self, x: np.ndarray, fill=0) -> np.ndarray:
@@ -132,12 +133,32 @@ class _Windows:
         self.to_out(pos)[...] = g
         return pos
 
+    def shifted(self, rows: np.ndarray) -> np.ndarray:
+        """col2im for wide windows as one strided view: rows (n, C * taps, P), P the padded flat
+        size, holds each tap's columns at [P - npos:] after zeros; returns the read-only
+        (n, C, *kernel, P) view whose [..., tap, q] is that tap's column at padded index q (or
+        zero), so its sum over the kernel axes is the padded input gradient. A shifted row
+        reads the next row's leading zeros past its end (unit strides: P - npos is the
+        largest tap offset)."""
+        n, rows_per_item, size = rows.shape
+        k, it = len(self.taps), rows.itemsize
+        steps = tuple((int(np.prod(self.kernel[a + 1:])) * size - self.tap_step[a]) * it
+                      for a in range(len(self.kernel)))
+        return as_strided(rows[:, :, size - self.npos:], (n, rows_per_item // k) + self.kernel + (size,),
+                          (rows.strides[0], k * size * it) + steps + (it,), writeable=False)
+
     def scatter(self, out: np.ndarray, cols: np.ndarray) -> None:
         """out[tap positions] += cols[:, :, *tap] for every tap (col2im); out is padded."""
         lead = (slice(None),) * 2
         for idx in self.taps:
             target = self.tap(out, idx)
             np.add(target, cols[lead + idx].reshape(target.shape), out=target)
+
+
+@functools.lru_cache(maxsize=512)
+def _windows(spatial, kernel, strides, pads, dilations, ceil, wide) -> _Windows:
+    """_Windows per geometry, built once: its set-up costs as much as a small kernel."""
+    return _Windows(spatial, kernel, strides, pads, dilations, ceil, wide)
 
 
 def _chunks(n: int, bytes_per_item: int):
@@ -168,7 +189,7 @@ _CONV_ATTRS = {"kernel_shape": None, "strides": None, "pads": None, "dilations":
 def _conv_windows(x_shape, w_shape, attrs) -> _Windows:
     nd = len(w_shape) - 2
     strides, pads, dilations = _spatial_attrs(nd, attrs["strides"], attrs["pads"], attrs["dilations"])
-    return _Windows(x_shape[2:], w_shape[2:], strides, pads, dilations, wide=True)
+    return _windows(tuple(x_shape[2:]), tuple(w_shape[2:]), strides, pads, dilations, False, True)
 
 
 def _check_conv(x_shape, w_shape, attrs) -> _Windows:
@@ -259,12 +280,33 @@ def _conv_grad_input_kernel(g, w, input_shape, **attrs):
     win, group = _conv_windows(input_shape, w.shape, attrs), attrs["group"]
     n, c, o = input_shape[0], input_shape[1], w.shape[0]
     wt = w.reshape(group, o // group, -1).swapaxes(1, 2)
+    if win.wide:
+        return _conv_grad_input_wide(g, wt, win, n, c, group)
     out = win.zeros((n, c), g.dtype)
     for part in _chunks(n, w[0].size * group * win.npos * g.itemsize):
         gp = win.to_positions(g[part])
         m = gp.shape[0]
         cols = np.matmul(wt, gp.reshape(m, group, o // group, win.npos))
         win.scatter(out[part], cols.reshape((m, c) + win.kernel + (win.npos,)))
+    return win.unpad(out)
+
+
+def _conv_grad_input_wide(g, wt, win: _Windows, n, c, group):
+    """Unit strides: the GEMM writes each tap's columns into rows padded with leading zeros, and
+    one reduction over _Windows.shifted sums the taps (no add per tap)."""
+    k, o = len(win.taps), g.shape[1]
+    out = np.empty((n, c) + win.padded, g.dtype)
+    flat = out.reshape(n, c, -1)
+    size = flat.shape[-1]
+    lead = size - win.npos
+    for part in _chunks(n, c * k * size * g.itemsize):
+        gp = win.to_positions(g[part])
+        m = gp.shape[0]
+        rows = np.empty((m, c * k, size), g.dtype)
+        rows[:, :, :lead] = 0
+        np.matmul(wt, gp.reshape(m, group, o // group, win.npos),
+                  out=rows.reshape(m, group, c // group * k, size)[..., lead:])
+        np.sum(win.shifted(rows), axis=tuple(range(2, 2 + len(win.kernel))), out=flat[part])
     return win.unpad(out)
 
 
@@ -327,7 +369,8 @@ def _pool_windows(x_shape, attrs, dilations=None) -> _Windows:
         raise ValueError(f"expected a {nd + 2}-D input for a {nd}-D kernel, got {list(x_shape)}")
     strides, pads, dils = _spatial_attrs(nd, attrs["strides"], attrs["pads"], dilations)
     _check_lengths("pooling", nd, attrs["kernel_shape"], strides, pads, dils)
-    return _Windows(x_shape[2:], attrs["kernel_shape"], strides, pads, dils, ceil=bool(attrs["ceil_mode"]))
+    return _windows(tuple(x_shape[2:]), tuple(attrs["kernel_shape"]), strides, pads, dils, bool(attrs["ceil_mode"]),
+                    False)
 
 
 _POOL_ATTRS = {"kernel_shape": REQUIRED, "strides": None, "pads": None, "ceil_mode": 0}
@@ -341,6 +384,7 @@ def _infer_max_pool(types, dilations, **attrs):
     return [TensorType(shape, x.dtype), TensorType(shape, dtypes.int64)]
 
 
+@functools.lru_cache(maxsize=256)
 def _first_real_tap(win: _Windows) -> np.ndarray:
     """Per output position, the flat index of the first tap inside the unpadded input (PyTorch
     starts its search there, so an all -inf window reports that element)."""
@@ -349,11 +393,21 @@ def _first_real_tap(win: _Windows) -> np.ndarray:
         start = np.arange(o) * s - b
         tap = np.minimum(np.maximum(0, -(start // d)), k - 1)
         first = first * k + tap.reshape((o,) + (1,) * (len(win.out) - i - 1))
-    return np.asarray(first)
+    first = np.asarray(first, np.uint8 if len(win.taps) < 256 else np.int64)
+    first.flags.writeable = False
+    return first
 
 
 def _flat_input_index(win: _Windows, tap: np.ndarray, x_shape) -> np.ndarray:
     """ONNX MaxPool Indices, flat into the whole input: (n, c) plane + window start + tap offset."""
+    index, offsets = _index_parts(win, tuple(x_shape))
+    return index + np.take(offsets, tap)
+
+
+@functools.lru_cache(maxsize=256)
+def _index_parts(win: _Windows, x_shape) -> tuple[np.ndarray, np.ndarray]:
+    """(flat index of each window's origin, offset of each tap), read-only: they depend on the
+    geometry only, and computing them costs more than pooling a small batch."""
     nd = len(win.out)
     rows = [int(np.prod(win.spatial[i + 1:])) for i in range(nd)]
     index = np.arange(x_shape[0] * x_shape[1], dtype=np.int64).reshape(x_shape[:2] + (1,) * nd) * int(
@@ -362,28 +416,44 @@ def _flat_input_index(win: _Windows, tap: np.ndarray, x_shape) -> np.ndarray:
         index = index + ((np.arange(o, dtype=np.int64) * s - b) * r).reshape((o,) + (1,) * (nd - i - 1))
     steps = [d * r for d, r in zip(win.dilations, rows)]
     offsets = np.array([sum(k * s for k, s in zip(t, steps)) for t in win.taps], np.int64)
-    return index + np.take(offsets, tap)
+    index.flags.writeable = offsets.flags.writeable = False
+    return index, offsets
 
 
 def _max_pool_kernel(x, dilations, **attrs):
     """Running max over the taps. The winning tap is tracked with integer arithmetic on a small
-    dtype (tap += take * (t - tap)): NumPy's masked copies would cost several times more."""
+    dtype (tap += take * (t - tap)): NumPy's masked copies would cost several times more. NaN
+    wins, as in PyTorch (the last NaN of a window); that costs two more ufuncs per tap, so it is
+    done only when the NaN-blind pass found one."""
     win = _pool_windows(x.shape, attrs, dilations)
     xp = win.pad(x, -np.inf)
-    best = np.full(x.shape[:2] + win.out, -np.inf, x.dtype)
-    small = np.uint8 if len(win.taps) < 256 else np.int64
+    best, tap = _max_pool_taps(win, xp, xp is not x, nan=False)
+    if np.isnan(best).any():
+        best, tap = _max_pool_taps(win, xp, xp is not x, nan=True)
+    return best, _flat_input_index(win, tap, x.shape)
+
+
+def _max_pool_taps(win: _Windows, xp: np.ndarray, padded: bool, nan: bool):
+    """(max, winning tap) per window of the padded input."""
+    first = _first_real_tap(win)
+    small = first.dtype.type
+    best = win.tap(xp, win.taps[0]).copy()  # a padding tap reads -inf, which never wins below
     tap = np.empty(best.shape, small)
-    tap[...] = _first_real_tap(win) if xp is not x else 0
+    tap[...] = first if padded else 0
     take, step = np.empty(best.shape, bool), np.empty(best.shape, small)
-    for t, idx in enumerate(win.taps):
+    if nan:
+        np.isnan(best, out=take)
+        tap[take] = 0
+    for t, idx in enumerate(win.taps[1:], 1):
         v = win.tap(xp, idx)
         np.greater(v, best, out=take)
-        take |= np.isnan(v)  # NaN wins, as in PyTorch
+        if nan:
+            take |= np.isnan(v)
         np.maximum(best, v, out=best)
         np.subtract(small(t), tap, out=step)
         step *= take
         tap += step
-    return best, _flat_input_index(win, tap, x.shape)
+    return best, tap
 
 
 def _max_pool_vjp(ctx, g, _):
@@ -407,8 +477,9 @@ def _infer_max_pool_grad(types, input_shape):
 
 def _max_pool_grad_kernel(g, indices, input_shape):
     """Scatter-add g to the winning inputs (windows may overlap, so duplicates add up)."""
-    total = np.bincount(indices.reshape(-1), weights=g.reshape(-1), minlength=int(np.prod(input_shape)))
-    return total.astype(g.dtype, copy=False).reshape(input_shape)
+    total = np.zeros(int(np.prod(input_shape)), g.dtype)
+    np.add.at(total, indices.reshape(-1), g.reshape(-1))
+    return total.reshape(input_shape)
 
 
 def _max_pool_grad_vjp(ctx, u):
@@ -767,20 +838,37 @@ def _infer_nll(types, reduction, ignore_index):
 
 
 def _nll_terms(target, weight, n_classes, ignore_index, dtype):
-    """(class index per element with ignored ones at 0, per-element weight, total weight)."""
-    keep = target != ignore_index if ignore_index is not None else np.ones(target.shape, bool)
-    t = np.where(keep, target, 0).astype(np.int64, copy=False)
-    bad = (t < 0) | (t >= n_classes)
-    if bad.any():
+    """(class index per element with ignored ones at 0, per-element weight or None when every
+    weight is 1, total weight). The all-ones case is the common one and skips its arrays."""
+    t = target.astype(np.int64, copy=False)
+    keep = None if ignore_index is None else t != ignore_index
+    if keep is not None and keep.all():
+        keep = None
+    if keep is not None:
+        t = np.where(keep, t, 0)
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        bad = (t < 0) | (t >= n_classes)
         raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    if weight is None and keep is None:
+        return t, None, dtype.type(t.size)
     w = weight[t] if weight is not None else np.ones(t.shape, dtype)
-    w = np.where(keep, w, dtype.type(0))
+    if keep is not None:
+        w = np.where(keep, w, dtype.type(0))
     return t, w, w.sum(dtype=dtype)
+
+
+def _class_index(t: np.ndarray):
+    """Index of x[n, t[n, ...], ...] for targets t: plain fancy indexing in the (N, C) case."""
+    if t.ndim == 1:
+        return np.arange(t.shape[0]), t
+    return None
 
 
 def _nll_kernel(x, target, weight=None, *, reduction, ignore_index):
     t, w, total = _nll_terms(target, weight, x.shape[1], ignore_index, x.dtype)
-    loss = -np.take_along_axis(x, t[:, None], 1)[:, 0] * w
+    index = _class_index(t)
+    picked = x[index] if index is not None else np.take_along_axis(x, t[:, None], 1)[:, 0]
+    loss = -picked if w is None else -picked * w
     if reduction == "none":
         return loss
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -816,9 +904,14 @@ def _infer_nll_grad(types, reduction, ignore_index, n_classes):
 def _nll_grad_kernel(g, target, weight=None, *, reduction, ignore_index, n_classes):
     t, w, total = _nll_terms(target, weight, n_classes, ignore_index, g.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coef = -(g / total if reduction == "mean" else g) * w
+        coef = -(g / total if reduction == "mean" else g)
+        coef = np.broadcast_to(coef, t.shape) if w is None else coef * w
     out = np.zeros(t.shape[:1] + (n_classes,) + t.shape[1:], g.dtype)
-    np.put_along_axis(out, t[:, None], coef[:, None].astype(g.dtype, copy=False), 1)
+    index = _class_index(t)
+    if index is not None:
+        out[index] = coef
+    else:
+        np.put_along_axis(out, t[:, None], coef[:, None].astype(g.dtype, copy=False), 1)
     return out
 
 

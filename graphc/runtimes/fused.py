@@ -20,7 +20,7 @@ from ..ops.registry import REGISTRY
 
 CHUNK = 1 << 15          # elements per chunk: the few buffers of a chunk stay in L2
 PARALLEL_MIN = 1 << 20   # below this many elements threads cost more than they give
-SMALL = 1 << 13          # below this, chunking is not worth its bookkeeping
+SMALL = 1 << 18          # below this (whole temporaries fit in L2), chunking costs more than it saves
 THREADS = os.cpu_count() or 1
 _REDUCE_UFUNC = {"ReduceSum": np.add, "ReduceMean": np.add, "ReduceMax": np.maximum,
                  "ReduceMin": np.minimum}
@@ -55,10 +55,31 @@ def _relu_out(x, out):
     return np.maximum(x, np.zeros((), out.dtype), out=out)
 
 
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _where_out(c, x, y, out):
+    """Where as a branch-free select on the bits, y ^ ((x ^ y) & mask): np.where branches per
+    element, which costs several times more when the condition is random (a ReLU mask).
+    Exact for every value (NaN payloads, -0.0); out may be x's memory, not y's."""
+    x, y = np.asarray(x, out.dtype), np.asarray(y, out.dtype)
+    u = _UINT.get(out.dtype.itemsize)
+    if u is None or out.size < 4096 or np.may_share_memory(out, y):  # small: fewer calls win
+        np.copyto(out, np.where(c, x, y))
+        return out
+    mask = np.multiply(c, np.iinfo(u).max, dtype=u)
+    bits, yb = out.view(u), y.view(u)
+    np.bitwise_xor(x.view(u), yb, out=bits)
+    bits &= mask
+    bits ^= yb
+    return out
+
+
 # Out-of-place kernels that are compositions of ufuncs, in the same arithmetic, with `out=`
 # (the chunk loop must not allocate); keyed by the registry kernel itself, so it is data
 # about kernels, not a second table of op names.
-OUT_FORMS = {REGISTRY["Sigmoid"].kernel: _sigmoid_out, REGISTRY["Relu"].kernel: _relu_out}
+OUT_FORMS = {REGISTRY["Sigmoid"].kernel: _sigmoid_out, REGISTRY["Relu"].kernel: _relu_out,
+             REGISTRY["Where"].kernel: _where_out}
 
 
 class _Step:
@@ -86,9 +107,15 @@ class _Program:
         self.n_slots = len(slot)
         self.steps = [_Step(n, slot, sub) for n in nodes]
 
-    def whole(self, vals: list) -> list:
+    def whole(self, vals: list, dest: dict | None = None) -> list:
+        """Whole-array evaluation; ufunc steps write the values `dest` (slot -> array) gives
+        memory for straight into it."""
         for s in self.steps:
-            vals[s.out] = s.kernel(*[vals[i] for i in s.ins])
+            d = dest.get(s.out) if dest else None
+            if d is not None and s.ufunc is not None:
+                vals[s.out] = s.ufunc(*[vals[i] for i in s.ins], out=d)
+            else:
+                vals[s.out] = s.kernel(*[vals[i] for i in s.ins])
         return vals
 
     def chunk(self, vals: list, dest: list) -> None:
@@ -149,53 +176,57 @@ class _Elementwise:
         in_shapes = [sub.type_of(v).shape for v in self.program.inputs]
         self.in_shapes, self.cshape = _coalesce(in_shapes, self.shape)
         self.buf_of, self.buf_dtypes = _share_buffers(self.program, {self.program.slot[v] for v in outputs})
+        self.out_dtypes = [sub.type_of(v).dtype.np for v in self.outputs]
+        cshape = self.cshape
+        d = 0
+        while d < len(cshape) - 1 and prod(cshape[d + 1:]) > CHUNK:
+            d += 1
+        self.inner = cshape[d + 1:]
+        self.step = max(1, CHUNK // max(prod(self.inner), 1))
+        self.chunks = [(*lead, slice(a, min(a + self.step, cshape[d]))) for lead in np.ndindex(*cshape[:d])
+                       for a in range(0, cshape[d] if cshape else 0, self.step)]
 
     def run(self, env: dict, out: dict) -> None:
         p = self.program
         if not self.chunkable or self.numel < SMALL or not self.cshape:
-            vals = p.whole([env[v] for v in p.inputs] + [None] * (p.n_slots - len(p.inputs)))
+            dest = {p.slot[v]: out[v] for v in self.outputs if out.get(v) is not None}
+            vals = p.whole([env[v] for v in p.inputs] + [None] * (p.n_slots - len(p.inputs)), dest)
             for v in self.outputs:
                 env[v] = vals[p.slot[v]]
             return
-        cshape = self.cshape
-        ins = []
-        for v, s in zip(p.inputs, self.in_shapes):
+        cshape, step, inner = self.cshape, self.step, self.inner
+        vals = [None] * p.n_slots
+        sliced = []
+        for i, (v, s) in enumerate(zip(p.inputs, self.in_shapes)):
             a = env[v]
-            ins.append(a.reshape(()) if a.size == 1 else np.broadcast_to(a.reshape(s), cshape))
-        outs = {}
-        for v in self.outputs:
+            if a.size == 1:
+                vals[i] = a.reshape(())
+            else:
+                a = a.reshape(s)
+                sliced.append((i, a if a.shape == cshape else np.broadcast_to(a, cshape)))
+        outs = []
+        for v, dt in zip(self.outputs, self.out_dtypes):
             o = out.get(v)
             if o is None:
-                o = np.empty(self.shape, self.sub.type_of(v).dtype.np)
+                o = np.empty(self.shape, dt)
             env[v] = o
-            outs[p.slot[v]] = o.reshape(cshape)
-        d = 0
-        while d < len(cshape) - 1 and prod(cshape[d + 1:]) > CHUNK:
-            d += 1
-        inner = cshape[d + 1:]
-        step = max(1, CHUNK // max(prod(inner), 1))
-        chunks = [(lead, a, min(a + step, cshape[d])) for lead in np.ndindex(*cshape[:d])
-                  for a in range(0, cshape[d], step)]
+            outs.append((p.slot[v], o.reshape(cshape)))
 
         def work(my_chunks):
             bufs = [np.empty((step, *inner), dt) for dt in self.buf_dtypes]
             full = [None if b is None else bufs[b] for b in self.buf_of]
-            vals = [None] * p.n_slots
-            scalar = [(i, x) for i, x in enumerate(ins) if x.ndim == 0]
-            sliced = [(i, x) for i, x in enumerate(ins) if x.ndim != 0]
-            for i, x in scalar:
-                vals[i] = x
+            mine = list(vals)
             with np.errstate(all="ignore"):
-                for lead, a, b in my_chunks:
-                    key = (*lead, slice(a, b))
+                for key in my_chunks:
                     for i, x in sliced:
-                        vals[i] = x[key]
-                    dest = full if b - a == step else [None if f is None else f[:b - a] for f in full]
-                    for i, o in outs.items():
+                        mine[i] = x[key]
+                    n = key[-1].stop - key[-1].start
+                    dest = full if n == step else [None if f is None else f[:n] for f in full]
+                    for i, o in outs:
                         dest[i] = o[key]
-                    p.chunk(vals, dest)
+                    p.chunk(mine, dest)
 
-        _spread(work, chunks, self.numel)
+        _spread(work, self.chunks, self.numel)
 
 
 def _share_buffers(program, out_slots):

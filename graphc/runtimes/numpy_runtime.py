@@ -42,9 +42,25 @@ def node_kernel(node, out=None):
         raise GraphcError(f"node {node.name!r}: the numpy runtime has no kernel for op {node.op}")
     attrs = op.complete_attrs(dict(node.attrs))
     ufunc = out_ufunc(op, node.attrs) or (None if attrs else OUT_FORMS.get(op.kernel))
-    if ufunc is not None and out is not None and len(out) == 1 and out[0] is not None:
-        return partial(ufunc, out=out[0])
+    if out is not None and len(out) == 1 and out[0] is not None:
+        if ufunc is not None:
+            return partial(ufunc, out=out[0])
+        if op.kernel in ATTR_OUT_FORMS:
+            return partial(ATTR_OUT_FORMS[op.kernel], out=out[0], **attrs)
     return partial(op.kernel, **attrs) if attrs else op.kernel
+
+
+def _gemm_out(a, b, c, *, alpha, beta, transA, transB, out):
+    """Gemm writing into `out`, in the registry kernel's arithmetic."""
+    np.matmul(a.T if transA else a, b.T if transB else b, out=out)
+    if alpha != 1.0:
+        out *= out.dtype.type(alpha)
+    out += c if beta == 1.0 else c * c.dtype.type(beta)
+    return out
+
+
+# Kernels with attributes that have an `out=` form, keyed by the registry kernel.
+ATTR_OUT_FORMS = {REGISTRY["Gemm"].kernel: _gemm_out}
 
 
 def arena_views(graph: Graph, plan) -> dict:

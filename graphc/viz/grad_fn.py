@@ -50,7 +50,7 @@ def draw_grad_fn(tensor, params=None, *, collapse: int | None = DEFAULT_THRESHOL
     for k, run in enumerate(runs):
         members = order[run.start:run.stop]
         leaves = [names.get(id(f.variable), "") for f in members if hasattr(f, "variable")]
-        saved = sum(t.type.nbytes for f in members for _, t in _saved(f))
+        saved = sum(t._ir_type.nbytes for f in members for _, t in _saved(f))
         saved_total += saved
         lines = block_title(run, [f.name() for f in order[run.start:run.start + run.period]], "functions")
         mods = module_prefix(leaves)
@@ -75,9 +75,9 @@ def draw_grad_fn(tensor, params=None, *, collapse: int | None = DEFAULT_THRESHOL
                     sid = nid("saved", id(t))
                     if sid not in drawn:
                         drawn.add(sid)
-                        saved_total += t.type.nbytes
+                        saved_total += t._ir_type.nbytes
                         dot.node(sid, f"{names.get(id(t)) or what}\n{shape_str(t.shape)} "
-                                      f"{t.dtype.short}\n{human_bytes(t.type.nbytes)}", **SAVED)
+                                      f"{t.dtype.short}\n{human_bytes(t._ir_type.nbytes)}", **SAVED)
                     dot.edge(sid, here, style="dashed", dir="none")
         for nf, _ in fn.next_functions:
             if nf is not None and (where(nf), here) not in edges and where(nf) != here:

@@ -47,6 +47,8 @@ def run_program(src: str, lib: str, tmp_path=None) -> tuple[str, dict, BaseExcep
             err = e
         finally:
             del sys.modules[mod.__name__]
+            lib_module = sys.modules["torch" if lib == "torch" else "graphc"]
+            lib_module.set_default_device(None)  # a program's default device must not leak out
     return out.getvalue(), mod.__dict__, err
 
 

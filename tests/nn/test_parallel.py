@@ -39,8 +39,17 @@ def test_repr_and_keys_match_torch():
 
 @pytest.fixture
 def two_gpus(monkeypatch):
-    """Pretend there are two CUDA devices (graphc's tensors carry a device label only)."""
+    """Pretend there are two CUDA devices whose runtime is the numpy runtime."""
+    from graphc import runtimes
+    from graphc.runtimes import eager
+    from graphc.runtimes.numpy_runtime import NumpyRuntime
+    from graphc.state import STATE
+
     monkeypatch.setattr(graphc.cuda, "_probe", lambda: (2, ""))
+    monkeypatch.setitem(runtimes._INSTANCES, "cuda", NumpyRuntime())
+    monkeypatch.setattr(eager, "_EXECUTABLES", {})
+    yield
+    STATE.devices_in_use = False
 
 
 def test_scatter_run_gather_with_two_devices(two_gpus):
@@ -57,11 +66,11 @@ def test_scatter_run_gather_with_two_devices(two_gpus):
     plain = Pair()
     plain.load_state_dict(ref)
     expected = plain(x, scale=2.0)
-    np.testing.assert_allclose(out["y"].detach().numpy(), expected["y"].detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(out["both"][1].numpy(), expected["both"][1].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out["y"].detach().cpu().numpy(), expected["y"].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out["both"][1].cpu().numpy(), expected["both"][1].numpy(), rtol=1e-6)
     out["y"].sum().backward()
     expected["y"].sum().backward()
-    np.testing.assert_allclose(model.fc.weight.grad.numpy(), plain.fc.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model.fc.weight.grad.cpu().numpy(), plain.fc.weight.grad.numpy(), rtol=1e-5)
 
 
 def test_small_batches_use_fewer_devices(two_gpus):

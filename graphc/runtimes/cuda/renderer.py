@@ -66,6 +66,8 @@ class CStyleRenderer:
     prelude = ""
     types = {dtypes.bool_: "bool", dtypes.uint8: "unsigned char", dtypes.int8: "signed char",
              dtypes.int16: "short", dtypes.int32: "int", dtypes.int64: "long long",
+             dtypes.uint16: "unsigned short", dtypes.uint32: "unsigned int",
+             dtypes.uint64: "unsigned long long",
              dtypes.float16: "half", dtypes.float32: "float", dtypes.float64: "double"}
 
     def __init__(self):
