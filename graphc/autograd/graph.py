@@ -49,7 +49,12 @@ class OpNode(Node):
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
-        return tuple(fn is not None for fn, _ in self.next_functions)
+        """Per op input (in the op's order, whatever order next_functions shows)."""
+        edges = self.next_functions
+        order = self.op.grad_order
+        if order is not None:
+            edges = [edges[order.index(i)] for i in range(len(edges))]
+        return tuple(fn is not None for fn, _ in edges)
 
     @property
     def inputs(self):
@@ -72,7 +77,9 @@ class OpNode(Node):
                     f"{version} instead. (the op was {self.op.name}, grad_fn {self.name()})")
 
     def apply(self, grads, create_graph):
-        return self.op.vjp(self, *grads)
+        result = self.op.vjp(self, *grads)
+        order = self.op.grad_order
+        return result if order is None else tuple(result[i] for i in order)
 
     def release(self):
         self._released = True
@@ -129,7 +136,8 @@ def gradient_edge(t):
 
 def attach_grad_fn(op, attrs, inputs, outs) -> None:
     in_types = [t._ir_type for t in inputs]
-    node = node_class(op.grad_fn_name(attrs, in_types))(tuple(gradient_edge(t) for t in inputs))
+    order = op.grad_order if op.grad_order is not None else range(len(inputs))
+    node = node_class(op.grad_fn_name(attrs, in_types))(tuple(gradient_edge(inputs[i]) for i in order))
     node.op = op
     node.attrs = attrs
     node.in_types = in_types

@@ -113,7 +113,7 @@ def _gemm_vjp(ctx, g):
 
 GEMM = register(Op("Gemm", _infer_gemm, _gemm_kernel, _gemm_vjp,
                    attrs={"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0},
-                   saves=((0, 1), ()), grad_name="AddmmBackward0"))
+                   saves=((0, 1), ()), grad_name="AddmmBackward0", grad_order=(2, 0, 1)))
 
 
 def matmul(a: Tensor, b: Tensor, *, out=None) -> Tensor:

@@ -26,6 +26,7 @@ class Op:
     saves: which inputs and outputs the VJP reads, as (input indices, output indices)
     view: the output may alias input 0's memory (reshape, transpose, slicing)
     random: the kernel draws random numbers, so two calls differ (never CSE'd or folded)
+    grad_order: the order of the inputs in grad_fn.next_functions where PyTorch's differs
     grad_name: the PyTorch grad_fn class name, or a function (attrs, in_types) -> name
     """
 
@@ -41,6 +42,7 @@ class Op:
     saves: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     view: bool = False
     random: bool = False
+    grad_order: tuple[int, ...] | None = None
     doc: str = ""
 
     def __post_init__(self):
