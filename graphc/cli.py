@@ -293,7 +293,7 @@ def _export_onnx(graph, path: str) -> None:
         from .onnx import export
     except ImportError as exc:
         raise CliError(f"ONNX export is not available: {exc}") from exc
-    from .viz.output import write_atomic
+    from .atomic import write_atomic
 
     try:
         model = export(graph, None)

@@ -13,11 +13,9 @@ dtype, shape, requires_grad, parameter, device), ndarray (id, dtype, shape, scal
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -25,6 +23,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import dtypes
+from .atomic import atomic_write
 from .device import device as Device
 from .errors import GraphcError
 from .tensor import Tensor
@@ -129,42 +128,16 @@ def _write_zip(fh, root: dict, arrays: list[np.ndarray]) -> None:
                 np.lib.format.write_array(member, np.asarray(arr), allow_pickle=False)
 
 
-def _new_file_mode(path: str) -> int:
-    with contextlib.suppress(OSError):
-        return os.stat(path).st_mode & 0o777
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write(path: str, write) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save(obj, f) -> None:
     """Write obj to f (a path or a writable binary file object) in graphc's safe format."""
     encoder = _Encoder()
     root = encoder.encode(obj, "obj")
 
-    def write(fh):
-        _write_zip(fh, root, encoder.arrays)
-
     if isinstance(f, (str, os.PathLike)):
-        _atomic_write(os.fspath(f), write)
+        with atomic_write(f) as fh:
+            _write_zip(fh, root, encoder.arrays)
     else:
-        write(f)
+        _write_zip(f, root, encoder.arrays)
 
 
 # ---- load ----------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets
 import zipfile
 import zlib
 
 import numpy as np
 
 from .. import dtypes
+from ..atomic import atomic_write
 from .errors import GraphError, GraphFileError
 from .graph import Graph
 from .types import TensorType
@@ -33,23 +33,13 @@ def save(graph: Graph, path) -> None:
     path = os.fspath(path)
     tensors: dict[str, np.ndarray] = {}
     doc = {"format": FORMAT, "version": VERSION, "graph": _encode_graph(graph, tensors)}
-    folder, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, unlike mkstemp
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w") as zf:
-                _write_member(zf, _GRAPH_MEMBER, json.dumps(doc, indent=1).encode(), zipfile.ZIP_DEFLATED)
-                for member, array in tensors.items():
-                    buf = io.BytesIO()
-                    np.lib.format.write_array(buf, array, allow_pickle=False)
-                    _write_member(zf, member, buf.getvalue(), zipfile.ZIP_STORED)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        with zipfile.ZipFile(f, "w") as zf:
+            _write_member(zf, _GRAPH_MEMBER, json.dumps(doc, indent=1).encode(), zipfile.ZIP_DEFLATED)
+            for member, array in tensors.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, array, allow_pickle=False)
+                _write_member(zf, member, buf.getvalue(), zipfile.ZIP_STORED)
 
 
 def load(path, verify: bool = True) -> Graph:

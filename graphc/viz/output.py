@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 
 import graphviz
+
+from ..atomic import write_atomic
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
 INSTALL_HINT = ("install graphviz (apt-get install graphviz; brew install graphviz; "
@@ -42,23 +43,6 @@ def render(drawing, fmt: str) -> bytes:
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode(errors="replace").strip()
         raise RenderError(f"dot failed to render .{fmt}: {detail or exc}") from None
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write data to path through a temporary file in the same folder and os.replace, so a
-    reader never sees half a file and a failure leaves any earlier file as it was."""
-    folder, base = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def save(drawing, path: str) -> str:
