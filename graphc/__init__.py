@@ -19,6 +19,10 @@ from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
 from .ops.nn import *  # noqa: F401,F403
+from .ops.scan import *  # noqa: F401,F403
+from .ops.contract import *  # noqa: F401,F403
+from .ops.arrange import *  # noqa: F401,F403
+from .ops.pointwise import *  # noqa: F401,F403
 from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
                         full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
@@ -29,6 +33,9 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .errors import GraphcError, ShapeError
 from .trace import TracerWarning, trace
 from .compile import compile
+from .printing import set_printoptions
+from .typeinfo import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                       LongTensor, ShortTensor, finfo, iinfo)
 from . import ir, runtimes
 
 float = float32

@@ -77,6 +77,9 @@ def as_dtype(d) -> dtype:
         return int64
     if d is bool:
         return bool_
+    legacy = getattr(d, "dtype", None)  # torch.FloatTensor and friends (graphc/typeinfo.py)
+    if isinstance(legacy, dtype):
+        return legacy
     return from_numpy(d)
 
 

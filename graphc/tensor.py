@@ -448,7 +448,7 @@ class _CallableType(TensorType):
             if dtype not in names:
                 raise ValueError(f"invalid type: '{dtype}'")
             dtype = dtypes.from_name(names[dtype])
-        return t.to(dtype)
+        return t.to(dtypes.as_dtype(dtype))
 
     def __repr__(self) -> str:
         return f"TensorType(shape={self.shape!r}, dtype={self.dtype!r})"

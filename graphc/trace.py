@@ -261,7 +261,10 @@ def trace(fn, *example_inputs) -> Graph:
 
     Parameters and buffers become initializers named by their state_dict keys; outputs are
     flattened in order; values of inputs changed in place are extra outputs after them.
+    ``trace(matrix)`` with a single tensor is PyTorch's ``torch.trace``: the diagonal's sum.
     """
+    if isinstance(fn, Tensor) and not example_inputs:
+        return fn.trace()
     return trace_call(fn, example_inputs, params_as_inputs=False).graph
 
 

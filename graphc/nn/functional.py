@@ -765,3 +765,64 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean":
         return ew.div(_sum(loss), input.shape[0]) if input.ndim else _sum(loss)
     return _reduce(loss, reduction)
+
+
+# ---- more activations, distances and margin losses ---------------------------------------------
+
+def tanhshrink(input):
+    return ew.sub(input, ew.tanh(input))
+
+
+def hardshrink(input, lambd=0.5):
+    return ew.where(ew.gt(ew.abs(input), lambd), input, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    return ew.where(ew.gt(input, lambd), ew.sub(input, lambd),
+                    ew.where(ew.lt(input, -lambd), ew.add(input, lambd), 0.0))
+
+
+def prelu(input, weight):
+    """Slope per channel (dim 1) when weight has more than one element."""
+    w = weight
+    if weight.numel() > 1 and input.ndim > 1:
+        w = reshape(weight, (-1,) + (1,) * (input.ndim - 2))
+    return ew.where(ew.gt(input, 0), input, ew.mul(w, input))
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim, as PyTorch."""
+    d = ew.add(ew.sub(x1, x2), eps)
+    return squeeze(_vector_norm(d, p, -1), -1) if not keepdim else _vector_norm(d, p, -1)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = ew.clamp(ew.add(ew.mul(ew.neg(target), ew.sub(input1, input2)), margin), min=0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(ew.clamp(ew.add(ew.sub(d_pos, d_neg), margin), min=0), reduction)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Each sample's channels normalised over their spatial dims (batch statistics only)."""
+    y = _normalize_last(input, tuple(range(2, input.ndim)), eps)
+    per = (input.shape[1],) + (1,) * (input.ndim - 2)
+    return _affine(y, None if weight is None else reshape(weight, per),
+                   None if bias is None else reshape(bias, per))
+
+
+from .resample import interpolate, pixel_shuffle, pixel_unshuffle, upsample  # noqa: E402
+
+__all__ += ["tanhshrink", "hardshrink", "softshrink", "prelu", "pairwise_distance", "margin_ranking_loss",
+            "triplet_margin_loss", "instance_norm", "interpolate", "upsample", "pixel_shuffle",
+            "pixel_unshuffle"]

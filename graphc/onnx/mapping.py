@@ -453,6 +453,7 @@ RULES: dict[str, Rule] = {
     "Reshape": Rule(inputs=(AttrInput("shape", 1),), import_=_import_reshape),
     "Expand": Rule(inputs=(AttrInput("shape", 1),), import_=_import_expand),
     "Tile": Rule(inputs=(AttrInput("repeats", 1),)),
+    "CumSum": Rule(inputs=(AttrInput("axis", 1, scalar=True),)),
     "Slice": Rule(inputs=(AttrInput("starts", 1), AttrInput("ends", 2), AttrInput("axes", 3),
                           AttrInput("steps", 4)), import_=_import_slice),
     "Clip": Rule(inputs=(AttrInput("min", 1, LIKE_INPUT, scalar=True),

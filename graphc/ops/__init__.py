@@ -6,7 +6,8 @@ import importlib
 
 from .registry import NOT_DIFFERENTIABLE, REGISTRY, REQUIRED, Op, get, register
 
-FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg", "index", "nn")
+FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg", "index", "nn", "scan", "contract", "arrange",
+                "pointwise")
 
 
 def load_all():

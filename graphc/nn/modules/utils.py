@@ -7,3 +7,11 @@ def _pair(x) -> tuple:
     if isinstance(x, (list, tuple)):
         return tuple(x)
     return (x, x)
+
+
+def _ntuple(n: int):
+    """PyTorch's ``_ntuple(n)``: an int repeated n times; a sequence as a tuple."""
+    def parse(x) -> tuple:
+        return tuple(x) if isinstance(x, (list, tuple)) else (x,) * n
+
+    return parse

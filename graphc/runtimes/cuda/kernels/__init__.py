@@ -23,4 +23,4 @@ GENERATORS = {
     "TopK": nn.topk,
 }
 
-HOST = frozenset({"graphc.Index", "graphc.IndexGrad", "graphc.IndexPut"})
+HOST = frozenset({"graphc.Index", "graphc.IndexGrad", "graphc.IndexPut", "CumSum", "graphc.CumProd"})

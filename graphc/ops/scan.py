@@ -1,0 +1,88 @@
+"""Scans along one axis: cumulative sum (ONNX CumSum) and cumulative product."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..dispatch import dispatch
+from ..ir.types import TensorType
+from ..tensor import Tensor
+from .base import norm_axis
+from .registry import REQUIRED, Op, register
+
+__all__ = ["cumsum", "cumprod"]
+
+
+def _infer_scan(types, axis, **_):
+    (t,) = types
+    norm_axis(axis, len(t.shape))
+    return [t]
+
+
+def _cumsum_kernel(x, axis, exclusive, reverse):
+    if x.ndim == 0:
+        return np.zeros_like(x) if exclusive else x.copy()
+    y = np.flip(x, axis) if reverse else x
+    out = np.cumsum(y, axis=axis, dtype=x.dtype)
+    if exclusive:
+        out = np.roll(out, 1, axis)
+        out[(slice(None),) * (axis % x.ndim) + (0,)] = 0
+    return np.ascontiguousarray(np.flip(out, axis)) if reverse else out
+
+
+def _cumsum_vjp(ctx, g):
+    """Each input feeds every later (earlier, when reversed) output: the scan the other way round."""
+    a = ctx.attrs
+    return (dispatch(CUMSUM, [g], {**a, "reverse": 1 - a["reverse"]}),)
+
+
+CUMSUM = register(Op("CumSum", _infer_scan, _cumsum_kernel, _cumsum_vjp,
+                     attrs={"axis": REQUIRED, "exclusive": 0, "reverse": 0}, saves=((), ())))
+
+
+def _cumprod_kernel(x, axis):
+    return x.copy() if x.ndim == 0 else np.cumprod(x, axis=axis, dtype=x.dtype)
+
+
+def _cumprod_vjp(ctx, g):
+    """d out_j / d x_i = out_j / x_i for j >= i: a reversed cumulative sum of g * out, over x
+    (inputs are taken to be nonzero, where this equals PyTorch's rule)."""
+    from .elementwise import div, mul
+
+    (x,) = ctx.inputs
+    (out,) = ctx.outputs
+    acc = dispatch(CUMSUM, [mul(g, out)], {"axis": ctx.attrs["axis"], "exclusive": 0, "reverse": 1})
+    return (div(acc, x),)
+
+
+CUMPROD = register(Op("graphc.CumProd", _infer_scan, _cumprod_kernel, _cumprod_vjp,
+                      attrs={"axis": REQUIRED}, saves=((0,), (0,))))
+
+
+def _scan_input(x: Tensor, dtype) -> Tensor:
+    """PyTorch accumulates integers and bools in int64 unless a dtype is given."""
+    from .elementwise import cast
+
+    if dtype is not None:
+        return cast(x, dtype)
+    return x if x.dtype.is_floating_point or x.dtype is dtypes.int64 else cast(x, dtypes.int64)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    axis = norm_axis(dim, input.ndim, "cumsum")
+    return dispatch(CUMSUM, [_scan_input(input, dtype)], {"axis": axis, "exclusive": 0, "reverse": 0})
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    return dispatch(CUMPROD, [_scan_input(input, dtype)], {"axis": norm_axis(dim, input.ndim, "cumprod")})
+
+
+def _inplace(fn):
+    def method(self, dim, *, dtype=None):
+        self._check_inplace()
+        return self._set_from(fn(self, dim, dtype=dtype))
+
+    return method
+
+
+METHODS = {"cumsum": cumsum, "cumprod": cumprod, "cumsum_": _inplace(cumsum), "cumprod_": _inplace(cumprod)}
