@@ -480,6 +480,16 @@ class _RemovableHandle:
         self.node._hooks = [h for h in self.node._hooks or [] if h is not self.entry]
 
 
+def inplace_method(fn):
+    """The in-place method ``name_`` of an op function: checks, computes, then writes self."""
+    def method(self, *args, **kwargs):
+        self._check_inplace()
+        return self._set_from(fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def bind_methods(table: dict) -> None:
     """Attach op functions as Tensor methods (called once per op module, at import)."""
     for name, fn in table.items():

@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes
 from ..dispatch import dispatch
 from ..ir.types import TensorType
-from ..tensor import Tensor
+from ..tensor import Tensor, inplace_method
 from .base import (as_tensors, broadcast_shapes, infer_broadcast, infer_compare,
                    infer_float_unary, infer_same, result_dtype, same_dtype, scalar_tensor,
                    unbroadcast)
@@ -562,15 +562,6 @@ def _masked_fill(self, mask, value):
     return where(mask, value if isinstance(value, Tensor) else scalar_tensor(value, self.dtype), self)
 
 
-def _inplace(fn):
-    def method(self, *args, **kwargs):
-        self._check_inplace()
-        return self._set_from(fn(self, *args, **kwargs))
-
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
 _FUNCTIONS = {
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "maximum": maximum,
     "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "gt": gt, "le": le, "ge": ge,
@@ -588,18 +579,18 @@ _FUNCTIONS = {
 
 METHODS = {
     **_FUNCTIONS,
-    **{name + "_": _inplace(fn) for name, fn in _FUNCTIONS.items()
+    **{name + "_": inplace_method(fn) for name, fn in _FUNCTIONS.items()
        if name not in ("eq", "ne", "lt", "gt", "le", "ge", "greater", "less")},
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
     "equal": equal, "maximum": maximum, "minimum": minimum, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "isclose": isclose, "allclose": allclose,
-    "__add__": _add, "__radd__": _reversed(_add), "__iadd__": _inplace(add),
-    "__sub__": _sub, "__rsub__": _reversed(_sub), "__isub__": _inplace(sub),
-    "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": _inplace(mul),
-    "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": _inplace(div),
+    "__add__": _add, "__radd__": _reversed(_add), "__iadd__": inplace_method(add),
+    "__sub__": _sub, "__rsub__": _reversed(_sub), "__isub__": inplace_method(sub),
+    "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": inplace_method(mul),
+    "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": inplace_method(div),
     "__floordiv__": floor_divide, "__rfloordiv__": _reversed(floor_divide),
     "__mod__": remainder, "__rmod__": _reversed(remainder),
-    "__pow__": pow, "__rpow__": _reversed(pow), "__ipow__": _inplace(pow),
+    "__pow__": pow, "__rpow__": _reversed(pow), "__ipow__": inplace_method(pow),
     "__neg__": neg, "__abs__": abs, "__pos__": lambda self: self,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__gt__": gt, "__le__": le, "__ge__": ge,
     "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor, "__invert__": logical_not,

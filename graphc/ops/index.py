@@ -27,7 +27,7 @@ from .. import dtypes
 from ..dispatch import STATE, dispatch, infer_types
 from ..errors import op_error
 from ..ir.types import TensorType
-from ..tensor import Tensor
+from ..tensor import Tensor, inplace_method
 from .base import broadcast_shapes, norm_axes, norm_axis, same_dtype, scalar_tensor, unbroadcast
 from .reduce import values_indices
 from .registry import NOT_DIFFERENTIABLE, REQUIRED, Op, register
@@ -925,23 +925,14 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 # ---- methods ---------------------------------------------------------------------------------
 
-def _inplace(fn):
-    def method(self, *args, **kwargs):
-        self._check_inplace()
-        return self._set_from(fn(self, *args, **kwargs))
-
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
 METHODS = {
     "__getitem__": getitem, "__setitem__": setitem,
-    "gather": gather, "scatter": scatter, "scatter_": _inplace(scatter),
-    "scatter_add": scatter_add, "scatter_add_": _inplace(scatter_add),
-    "index_select": index_select, "index_add": index_add, "index_add_": _inplace(index_add),
-    "index_fill": index_fill, "index_fill_": _inplace(index_fill),
+    "gather": gather, "scatter": scatter, "scatter_": inplace_method(scatter),
+    "scatter_add": scatter_add, "scatter_add_": inplace_method(scatter_add),
+    "index_select": index_select, "index_add": index_add, "index_add_": inplace_method(index_add),
+    "index_fill": index_fill, "index_fill_": inplace_method(index_fill),
     "take_along_dim": take_along_dim, "masked_select": masked_select, "nonzero": nonzero,
     "argwhere": argwhere, "topk": topk, "sort": sort, "argsort": argsort, "flip": flip,
     "fliplr": fliplr, "flipud": flipud, "tril": tril, "triu": triu,
-    "tril_": _inplace(tril), "triu_": _inplace(triu),
+    "tril_": inplace_method(tril), "triu_": inplace_method(triu),
 }

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..tensor import Tensor
+from ..tensor import Tensor, inplace_method
 from .base import as_tensors
-from .elementwise import (_inplace, _masked_fill, add, clamp, eq, exp, ge, isinf, isnan, le, log,
+from .elementwise import (_masked_fill, add, clamp, eq, exp, ge, isinf, isnan, le, log,
                           logical_or, logical_xor, maximum, mul, sqrt, sub, where)
 
 __all__ = ["clamp_min", "clamp_max", "fmax", "fmin", "nan_to_num", "masked_fill", "is_floating_point",
@@ -101,8 +101,8 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend=None, append=None) ->
 
 
 METHODS = {
-    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": _inplace(clamp_min),
-    "clamp_max_": _inplace(clamp_max), "fmax": fmax, "fmin": fmin, "nan_to_num": nan_to_num,
-    "nan_to_num_": _inplace(nan_to_num), "hypot": hypot, "logaddexp": logaddexp, "deg2rad": deg2rad,
+    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": inplace_method(clamp_min),
+    "clamp_max_": inplace_method(clamp_max), "fmax": fmax, "fmin": fmin, "nan_to_num": nan_to_num,
+    "nan_to_num_": inplace_method(nan_to_num), "hypot": hypot, "logaddexp": logaddexp, "deg2rad": deg2rad,
     "rad2deg": rad2deg, "frac": frac, "xlogy": xlogy, "heaviside": heaviside, "diff": diff,
 }

@@ -6,7 +6,7 @@ import numpy as np
 from .. import dtypes
 from ..dispatch import dispatch
 from ..ir.types import TensorType
-from ..tensor import Tensor
+from ..tensor import Tensor, inplace_method
 from .base import norm_axis
 from .registry import REQUIRED, Op, register
 
@@ -77,12 +77,5 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     return dispatch(CUMPROD, [_scan_input(input, dtype)], {"axis": norm_axis(dim, input.ndim, "cumprod")})
 
 
-def _inplace(fn):
-    def method(self, dim, *, dtype=None):
-        self._check_inplace()
-        return self._set_from(fn(self, dim, dtype=dtype))
-
-    return method
-
-
-METHODS = {"cumsum": cumsum, "cumprod": cumprod, "cumsum_": _inplace(cumsum), "cumprod_": _inplace(cumprod)}
+METHODS = {"cumsum": cumsum, "cumprod": cumprod, "cumsum_": inplace_method(cumsum),
+           "cumprod_": inplace_method(cumprod)}
