@@ -112,14 +112,19 @@ class Compiled:
 
     def _prepare(self, traced: Traced) -> _Entry:
         self.plan = plan_memory(traced.graph)
-        return _Entry(traced, self.runtime.prepare(traced.graph, self.plan))
+        if not getattr(self.runtime, "donates", False):
+            return _Entry(traced, self.runtime.prepare(traced.graph, self.plan))
+        params = dict(traced.params)
+        donate = {name: index for name, index in traced.mutations.items() if name in params}
+        return _Entry(traced, self.runtime.prepare(traced.graph, self.plan, donate=donate))
 
     def _write_back(self, traced: Traced, outs) -> None:
         by_name = dict(traced.params)
         for name, index in traced.mutations.items():
             t = by_name.get(name)
             if t is not None:
-                np.copyto(t._value, outs[index])
+                if outs[index] is not t._value:  # else the runtime wrote it in place (donated)
+                    np.copyto(t._value, outs[index])
                 t._version[0] += 1
 
 

@@ -98,14 +98,13 @@ def _gemm_vjp(ctx, g):
         g_scaled = mul(g, al)
     else:
         g_scaled = g
+    # Each gradient is computed in the layout it is stored in (dB = G^T A for a transposed B,
+    # as nn.Linear's weight is), not as the transpose of a product: a transposed view would
+    # make the optimizer's update read it with strides.
     if ctx.needs_input_grad[0]:
-        bb = t(b) if not tb else b
-        ga = matmul(g_scaled, bb)
-        ga = t(ga) if ta else ga
+        ga = matmul(t(b) if tb else b, t(g_scaled)) if ta else matmul(g_scaled, b if tb else t(b))
     if ctx.needs_input_grad[1]:
-        aa = a if ta else t(a)
-        gb = matmul(aa, g_scaled)
-        gb = t(gb) if tb else gb
+        gb = matmul(t(g_scaled), t(a) if ta else a) if tb else matmul(a if ta else t(a), g_scaled)
     if ctx.needs_input_grad[2]:
         gc = unbroadcast(g if be == 1.0 else mul(g, be), ctx.in_types[2].shape)
     return ga, gb, gc

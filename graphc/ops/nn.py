@@ -434,18 +434,22 @@ def _max_pool_kernel(x, dilations, **attrs):
 
 
 def _max_pool_taps(win: _Windows, xp: np.ndarray, padded: bool, nan: bool):
-    """(max, winning tap) per window of the padded input."""
+    """(max, winning tap) per window of the padded input. Each strided tap is first copied into
+    a contiguous buffer: NumPy's strided copy is fast, its strided arithmetic is not (no SIMD)."""
     first = _first_real_tap(win)
     small = first.dtype.type
     best = win.tap(xp, win.taps[0]).copy()  # a padding tap reads -inf, which never wins below
     tap = np.empty(best.shape, small)
     tap[...] = first if padded else 0
-    take, step = np.empty(best.shape, bool), np.empty(best.shape, small)
+    take, step, buf = np.empty(best.shape, bool), np.empty(best.shape, small), np.empty_like(best)
     if nan:
         np.isnan(best, out=take)
         tap[take] = 0
     for t, idx in enumerate(win.taps[1:], 1):
         v = win.tap(xp, idx)
+        if not v.flags.c_contiguous:
+            np.copyto(buf, v)
+            v = buf
         np.greater(v, best, out=take)
         if nan:
             take |= np.isnan(v)

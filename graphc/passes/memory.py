@@ -4,11 +4,13 @@ Lifetimes come from the shared liveness analysis over the execution order, exten
 aliasing: a view op's output shares its input's buffer, so that buffer lives until the last
 read of any view of it. Graph inputs and outputs (and anything a graph output views) are never
 placed: the caller owns them. An elementwise node may write its result over an input that dies
-at that node (same bytes and dtype). Buffers are then packed greedily, largest first, each at
-the best-fitting gap among the buffers whose lifetimes overlap it, at 64-byte alignment.
+at that node (same bytes and dtype). Buffers are then packed greedily, each at the best-fitting
+gap among the buffers whose lifetimes overlap it, at 64-byte alignment, in the best of a few
+orders found by a short seeded search (see _pack).
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -111,12 +113,12 @@ def plan_memory(graph: Graph) -> MemoryPlan:
         f0, l0 = buf_span.get(b, (first, last))
         buf_span[b] = (min(f0, first), max(l0, last))
         buf_size[b] = max(buf_size.get(b, 0), _aligned(graph.type_of(v).nbytes))
-    offsets = _pack(buf_span, buf_size)
     steps = len(graph.nodes())
     live_bytes = [0] * max(steps, 1)
     for b, (first, last) in buf_span.items():
         for s in range(max(first, 0), last + 1):
             live_bytes[s] += buf_size[b]
+    offsets = _pack(buf_span, buf_size, max(live_bytes, default=0))
     views = {v: r for v, r in root.items() if v != r}
     return MemoryPlan(
         offsets={v: offsets[owner[v]] for v in span},
@@ -127,12 +129,47 @@ def plan_memory(graph: Graph) -> MemoryPlan:
         views=views)
 
 
-def _pack(spans: dict[str, tuple[int, int]], sizes: dict[str, int]) -> dict[str, int]:
-    """Greedy by size, best fit: each buffer goes into the smallest gap between the already
-    placed buffers whose lifetimes overlap its own (or on top of them)."""
+_SEARCH_WORK = 2_000_000  # bound on (tries * buffers^2) for the packing search
+
+
+def _pack(spans: dict[str, tuple[int, int]], sizes: dict[str, int], floor: int = 0) -> dict[str, int]:
+    """Best-fit packing in the best of a few orders: by size, then by lifetime length (the
+    first leaves long-lived buffers scattered over the top when similar sizes tie). The best
+    order is then improved by swapping pairs of buffers in it (seeded, so plans are
+    reproducible), for a bounded amount of work, until the arena reaches `floor` (the most
+    bytes live at one step, which no packing beats)."""
+    orders = [sorted(sizes, key=lambda b: (-sizes[b], spans[b][0], b)),
+              sorted(sizes, key=lambda b: (spans[b][0] - spans[b][1], -sizes[b], spans[b][0], b))]
+    tried = []
+    for order in orders:
+        offsets = _place(order, spans, sizes)
+        tried.append((_arena(offsets, sizes), offsets, order))
+    best = min(tried, key=lambda r: r[0])
+    rng = random.Random(0)
+    n = len(sizes)
+    for _ in range(min(1000, _SEARCH_WORK // max(n * n, 1)) if n > 1 and best[0] > floor else 0):
+        order = list(best[2])
+        i, j = rng.randrange(n), rng.randrange(n)
+        order[i], order[j] = order[j], order[i]
+        offsets = _place(order, spans, sizes)
+        arena = _arena(offsets, sizes)
+        if arena <= best[0]:
+            best = (arena, offsets, order)
+            if arena <= floor:
+                break
+    return best[1]
+
+
+def _arena(offsets: dict[str, int], sizes: dict[str, int]) -> int:
+    return max((offsets[b] + sizes[b] for b in sizes), default=0)
+
+
+def _place(order, spans: dict[str, tuple[int, int]], sizes: dict[str, int]) -> dict[str, int]:
+    """Each buffer in turn goes into the smallest gap between the already placed buffers whose
+    lifetimes overlap its own (or on top of them)."""
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets = {}
-    for b in sorted(sizes, key=lambda b: (-sizes[b], spans[b][0], b)):
+    for b in order:
         first, last, size = spans[b][0], spans[b][1], sizes[b]
         busy = sorted((o, o + s) for o, s, f, l in placed if f <= last and first <= l)
         best, best_gap, top = None, None, 0

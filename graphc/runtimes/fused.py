@@ -9,6 +9,7 @@ elementwise phase. Anything else falls back to whole-array evaluation with the r
 """
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from math import prod
@@ -176,6 +177,7 @@ class _Elementwise:
         in_shapes = [sub.type_of(v).shape for v in self.program.inputs]
         self.in_shapes, self.cshape = _coalesce(in_shapes, self.shape)
         self.buf_of, self.buf_dtypes = _share_buffers(self.program, {self.program.slot[v] for v in outputs})
+        self.whole_only = not self.chunkable or self.numel < SMALL or not self.cshape
         self.out_dtypes = [sub.type_of(v).dtype.np for v in self.outputs]
         cshape = self.cshape
         d = 0
@@ -188,7 +190,7 @@ class _Elementwise:
 
     def run(self, env: dict, out: dict) -> None:
         p = self.program
-        if not self.chunkable or self.numel < SMALL or not self.cshape:
+        if self.whole_only:
             dest = {p.slot[v]: out[v] for v in self.outputs if out.get(v) is not None}
             vals = p.whole([env[v] for v in p.inputs] + [None] * (p.n_slots - len(p.inputs)), dest)
             for v in self.outputs:
@@ -287,6 +289,7 @@ class _Reduction:
                           and self.in_type.numel >= SMALL
                           and all(t.numel == 1 or t.shape == shape for t in pro_inputs))
         self.x_slot = self.program.slot[x]
+        self.whole_only = not self.chunkable
 
     def run(self, env: dict, out: dict) -> None:
         p, red = self.program, self.red
@@ -387,8 +390,20 @@ class FusedKernel:
         else:
             self.phases = [_Elementwise(sub, nodes, sub.outputs)]
 
+    @functools.cached_property
+    def _flat(self):
+        """Every member in one whole-array program, when no phase chunks (small tensors): the
+        phases' bookkeeping would cost more than the arithmetic."""
+        if not all(phase.whole_only for phase in self.phases):
+            return None
+        sub = self.sub
+        program = _Program(sub, sub.nodes(), [*sub.inputs, *sub.initializers])
+        return program, list(sub.initializers.values()), [program.slot[v] for v in sub.outputs]
+
     def __call__(self, *arrays, out=None):
         sub = self.sub
+        if self._flat is not None:
+            return self._call_flat(arrays, out)
         env = dict(zip(sub.inputs, arrays))
         env.update(sub.initializers)
         outs = {} if out is None else {v: o for v, o in zip(sub.outputs, out) if o is not None}
@@ -403,9 +418,25 @@ class FusedKernel:
             results.append(r)
         return results[0] if len(results) == 1 else tuple(results)
 
+    def _call_flat(self, arrays, out):
+        program, consts, out_slots = self._flat
+        vals = [*arrays, *consts] + [None] * (program.n_slots - len(arrays) - len(consts))
+        dest = None if out is None else {s: o for s, o in zip(out_slots, out) if o is not None}
+        program.whole(vals, dest)
+        results = [vals[s] for s in out_slots]
+        if dest:
+            for i, s in enumerate(out_slots):
+                o = dest.get(s)
+                if o is not None and results[i] is not o:
+                    np.copyto(o, results[i])
+                    results[i] = o
+        return results[0] if len(results) == 1 else tuple(results)
+
 
 class _Whole:
     """Whole-array evaluation with the registry kernels (the general fallback)."""
+
+    whole_only = True
 
     def __init__(self, sub, nodes):
         self.program = _Program(sub, nodes, _phase_inputs(nodes))
