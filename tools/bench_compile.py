@@ -55,7 +55,10 @@ def ort_session(fn, inputs):
 
     path = os.path.join(tempfile.mkdtemp(), "model.onnx")
     gonnx.export(fn, path, *inputs)
-    sess = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    # ORT's idle worker threads otherwise keep spinning and slow whatever runs next in a round
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sess = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     feed = {n: t.numpy() for n, t in zip(names, inputs)}
     return lambda: sess.run(None, feed)

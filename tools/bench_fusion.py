@@ -34,7 +34,7 @@ def candidates(n: int) -> dict:
     x0 = np.random.default_rng(0).standard_normal(n, np.float32)
     xg = graphc.from_numpy(x0)
     fused = graphc.compile(lambda x: chain(graphc, x), passes=Pipeline([simplify, fuse]))
-    unfused = graphc.compile(lambda x: chain(graphc, x))
+    unfused = graphc.compile(lambda x: chain(graphc, x), passes=Pipeline([simplify]))
     out = {"graphc fused": lambda: fused(xg), "graphc eager": lambda: chain(graphc, xg),
            "graphc unfused compiled": lambda: unfused(xg), "numpy": lambda: numpy_chain(x0)}
     ref = chain(graphc, xg).numpy()

@@ -27,13 +27,15 @@ def numpy_two_layer():
 
 def peak_growth(lib: str, compiled: bool) -> float:
     """MiB of peak RSS growth from a fresh process's start (libraries imported) over building
-    and running 20 cifar_net steps at batch 64 (compiling included)."""
+    and running 20 cifar_net steps at batch 64 (compiling included). Reads VmHWM: getrusage's
+    peak would carry the parent's over exec and hide the child's growth."""
     code = (
-        f"import resource, sys, {lib}; sys.path.insert(0, 'tools'); from benchlib import example_step; "
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        f"import sys, {lib}; sys.path.insert(0, 'tools'); from benchlib import example_step; "
+        "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]); "
+        "before = hwm(); "
         f"step = example_step('{lib}', 'cifar_net', 64, compiled={compiled}); "
         "[step() for _ in range(20)]; "
-        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)")
+        "print((hwm() - before) / 1024)")
     root = os.path.join(os.path.dirname(__file__), "..")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
