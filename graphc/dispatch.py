@@ -20,25 +20,39 @@ _ndarray = np.ndarray
 
 def dispatch(op: Op, inputs, attrs: dict):
     """Run `op` on graphc Tensors; returns a Tensor, or a tuple for multi-output ops."""
+    state = STATE
+    if state.recorder is None and not state.devices_in_use and op.n_outputs == 1:
+        # the eager hot path: kernel, then grad_fn
+        try:
+            result = op.kernel(*[t._value for t in inputs], **attrs)
+        except Exception as exc:  # a kernel failure is reported through the shape rule
+            raise _kernel_error(op, inputs, attrs, exc) from exc
+        out = _new(_Tensor)
+        out._value = result if type(result) is _ndarray else np.asarray(result)
+        out._version = inputs[0]._version if op.view else [0]
+        if state.grad_enabled and op.vjp is not NOT_DIFFERENTIABLE:
+            for t in inputs:
+                if t.requires_grad:
+                    attach_grad_fn(op, attrs, inputs, (out,))
+                    break
+        return out
+    return _dispatch(op, inputs, attrs)
+
+
+def _dispatch(op: Op, inputs, attrs: dict):
+    """Every other case: tracing (with or without values), devices, several outputs."""
     rec = STATE.recorder
     if rec is not None and any(t._value is None for t in inputs):
         outs = [_abstract(ty) for ty in infer_types(op, inputs, attrs)]
     else:
         device = common_device(op.name, inputs) if STATE.devices_in_use else CPU
+        values = [t._value for t in inputs]
         try:
-            if device is CPU:
-                result = op.kernel(*[t._value for t in inputs], **attrs)
-            else:
-                result = run_on_device(device, op, attrs, [t._value for t in inputs])
-        except Exception as exc:  # a kernel failure is reported through the shape rule
+            result = op.kernel(*values, **attrs) if device is CPU else run_on_device(device, op, attrs, values)
+        except Exception as exc:
             raise _kernel_error(op, inputs, attrs, exc) from exc
-        if op.n_outputs == 1:
-            t = _new(_Tensor)
-            t._value = result if type(result) is _ndarray else np.asarray(result)
-            t._version = [0]
-            outs = [t]
-        else:
-            outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in result]
+        results = (result,) if op.n_outputs == 1 else result
+        outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in results]
         if device is not CPU:
             for t in outs:
                 t._device = device

@@ -116,9 +116,18 @@ GEMM = register(Op("Gemm", _infer_gemm, _gemm_kernel, _gemm_vjp,
 
 
 def matmul(a: Tensor, b: Tensor, *, out=None) -> Tensor:
+    if out is None:
+        try:  # fast path: two concrete tensors of one dtype
+            if a._value.dtype is b._value.dtype:
+                return dispatch(MATMUL, [a, b], _NO_ATTRS)
+        except AttributeError:
+            pass
     from .elementwise import _to_out
 
-    return _to_out(dispatch(MATMUL, as_tensors(a, b), {}), out)
+    return _to_out(dispatch(MATMUL, as_tensors(a, b), _NO_ATTRS), out)
+
+
+_NO_ATTRS: dict = {}
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
