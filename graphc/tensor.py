@@ -181,7 +181,7 @@ class Tensor:
     def __bool__(self) -> bool:
         v = self._concrete("bool")
         if v.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(v.reshape(()))
 
     def __float__(self) -> float:
@@ -198,7 +198,7 @@ class Tensor:
     def _scalar(self, what):
         v = self._concrete(what)
         if v.size != 1:
-            raise RuntimeError(f"only one element tensors can be converted to Python scalars")
+            raise RuntimeError("only one element tensors can be converted to Python scalars")
         return v.reshape(()).item()
 
     def __len__(self) -> int:

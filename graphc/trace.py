@@ -12,8 +12,6 @@ import inspect
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .errors import GraphcError, user_frame, user_location
 from .ir import Graph
 from .state import STATE

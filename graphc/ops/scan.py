@@ -5,7 +5,6 @@ import numpy as np
 
 from .. import dtypes
 from ..dispatch import dispatch
-from ..ir.types import TensorType
 from ..tensor import Tensor, inplace_method
 from .base import norm_axis
 from .registry import REQUIRED, Op, register
