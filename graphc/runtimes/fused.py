@@ -398,7 +398,12 @@ class FusedKernel:
             return None
         sub = self.sub
         program = _Program(sub, sub.nodes(), [*sub.inputs, *sub.initializers])
-        return program, list(sub.initializers.values()), [program.slot[v] for v in sub.outputs]
+        out_slots = [program.slot[v] for v in sub.outputs]
+        # intermediates get memory of their own once, so a call allocates nothing new
+        scratch = {program.slot[n.outputs[0]]: np.empty(sub.type_of(n.outputs[0]).shape,
+                                                        sub.type_of(n.outputs[0]).dtype.np)
+                   for n in sub.nodes() if program.slot[n.outputs[0]] not in out_slots}
+        return program, list(sub.initializers.values()), out_slots, scratch
 
     def __call__(self, *arrays, out=None):
         sub = self.sub
@@ -419,12 +424,14 @@ class FusedKernel:
         return results[0] if len(results) == 1 else tuple(results)
 
     def _call_flat(self, arrays, out):
-        program, consts, out_slots = self._flat
+        program, consts, out_slots, scratch = self._flat
         vals = [*arrays, *consts] + [None] * (program.n_slots - len(arrays) - len(consts))
-        dest = None if out is None else {s: o for s, o in zip(out_slots, out) if o is not None}
+        dest = dict(scratch)
+        if out is not None:
+            dest.update((s, o) for s, o in zip(out_slots, out) if o is not None)
         program.whole(vals, dest)
         results = [vals[s] for s in out_slots]
-        if dest:
+        if out is not None:
             for i, s in enumerate(out_slots):
                 o = dest.get(s)
                 if o is not None and results[i] is not o:
