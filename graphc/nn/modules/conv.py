@@ -1,8 +1,6 @@
 """Conv1d/Conv2d/Conv3d, with PyTorch's argument checks, parameter shapes, initialisation and repr."""
 from __future__ import annotations
 
-import math
-
 from ...factories import empty
 from .. import functional as F
 from .. import init
@@ -56,12 +54,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         conv = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]

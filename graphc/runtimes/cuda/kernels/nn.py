@@ -14,6 +14,20 @@ from ..kernel import (RENDERER, THREADS, NodeCode, Param, blocks_for, coords, gr
                       make_kernel, value_param)
 
 
+
+def _window_sum(bounds, ins, dtype) -> list[str]:
+    """Nested loops adding x[plane + position] over a pooling window into `acc`; bounds gives
+    each spatial dimension's (first, end) expressions."""
+    lines, indent = [], ""
+    for d, (lo, hi) in enumerate(bounds):
+        lines.append(f"{indent}for (int p{d} = {lo}; p{d} < {hi}; ++p{d}) {{")
+        indent += "  "
+    pos = "p0"
+    for d in range(1, len(bounds)):
+        pos = f"({pos}) * {ins[d]} + p{d}"
+    lines.append(f"{indent}acc += {RENDERER.load('x', f'plane + {pos}', dtype)};")
+    return lines + ["  " * d + "}" for d in reversed(range(len(bounds)))]
+
 def _attrs(node):
     return REGISTRY[node.op].complete_attrs(dict(node.attrs))
 
@@ -97,15 +111,8 @@ def average_pool(node, type_of):
         lines.append(f"const long long plane = (long long)(c0 * {xt.shape[1]} + c1) * {prod(ins)};")
         lines += [f"const int s{d} = (int)c{d + 2} * {ss[d]} - {pb[d]};" for d in range(nd)]
         lines.append(f"{ct} acc = 0;")
-        indent = ""
-        for d in range(nd):
-            lines.append(f"{indent}for (int p{d} = max(s{d}, 0); p{d} < min(s{d} + {ks[d]}, {ins[d]}); ++p{d}) {{")
-            indent += "  "
-        pos = "p0"
-        for d in range(1, nd):
-            pos = f"({pos}) * {ins[d]} + p{d}"
-        lines.append(f"{indent}acc += {RENDERER.load('x', f'plane + {pos}', xt.dtype)};")
-        lines += ["  " * d + "}" for d in reversed(range(nd))]
+        lines += _window_sum([(f"max(s{d}, 0)", f"min(s{d} + {ks[d]}, {ins[d]})") for d in range(nd)],
+                             ins, xt.dtype)
         lines += _avg_divisor_lines(a, ins, ks, ss, pb, pe, [f"s{d}" for d in range(nd)])
         lines.append(RENDERER.store("y", "i", f"acc / ({ct})div", yt.dtype))
         return lines
@@ -170,15 +177,7 @@ def adaptive_avg_pool(node, type_of):
         for d in range(nd):
             o, n = outs[d], ins[d]
             lines.append(f"const int b{d} = (int)c{d + 2} * {n} / {o}, e{d} = ((int)c{d + 2} * {n} + {n} + {o - 1}) / {o};")
-        indent = ""
-        for d in range(nd):
-            lines.append(f"{indent}for (int p{d} = b{d}; p{d} < e{d}; ++p{d}) {{")
-            indent += "  "
-        pos = "p0"
-        for d in range(1, nd):
-            pos = f"({pos}) * {ins[d]} + p{d}"
-        lines.append(f"{indent}acc += {RENDERER.load('x', f'plane + {pos}', xt.dtype)};")
-        lines += ["  " * d + "}" for d in reversed(range(nd))]
+        lines += _window_sum([(f"b{d}", f"e{d}") for d in range(nd)], ins, xt.dtype)
         count = " * ".join(f"(e{d} - b{d})" for d in range(nd))
         lines.append(RENDERER.store("y", "i", f"acc / ({ct})({count})", yt.dtype))
         return lines
