@@ -908,8 +908,9 @@ def _infer_nll_grad(types, reduction, ignore_index, n_classes):
 def _nll_grad_kernel(g, target, weight=None, *, reduction, ignore_index, n_classes):
     t, w, total = _nll_terms(target, weight, n_classes, ignore_index, g.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coef = -(g / total if reduction == "mean" else g)
-        coef = np.broadcast_to(coef, t.shape) if w is None else coef * w
+        # no counted target at all: PyTorch's loss is NaN but its gradient is zero
+        coef = -(g / total if total else np.zeros_like(g)) if reduction == "mean" else -g
+        coef = np.broadcast_to(coef, t.shape) if w is None else coef * w + 0.0  # ignored: +0, not -0
     out = np.zeros(t.shape[:1] + (n_classes,) + t.shape[1:], g.dtype)
     index = _class_index(t)
     if index is not None:

@@ -321,7 +321,13 @@ def _norm(x, p, dim, keepdim, dtype):
 
         x = cast(x, dtype)
     if p in ("fro", 2, 2.0):
-        return sqrt(sum(mul(x, x), dim, keepdim))
+        from .elementwise import gt, where
+
+        # sqrt's derivative is infinite at 0; taking it at 1 where the sum is 0 (and masking the
+        # result) gives PyTorch's zero subgradient there instead of 0 * inf = NaN
+        s = sum(mul(x, x), dim, keepdim)
+        nonzero = gt(s, 0)
+        return where(nonzero, sqrt(where(nonzero, s, 1.0)), 0.0)
     if p in (float("inf"), "inf"):
         return amax(abs(x), () if dim is None else dim, keepdim)
     if p in (float("-inf"), "-inf"):
