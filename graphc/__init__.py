@@ -18,7 +18,10 @@ from .ops.reduce import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from .ops.index import *  # noqa: F401,F403
-from .ops.nn import *  # noqa: F401,F403
+from .ops.gather import *  # noqa: F401,F403
+from .ops.sort import *  # noqa: F401,F403
+from .ops.flip import *  # noqa: F401,F403
+from .ops.softmax import *  # noqa: F401,F403
 from .ops.scan import *  # noqa: F401,F403
 from .ops.contract import *  # noqa: F401,F403
 from .ops.arrange import *  # noqa: F401,F403

@@ -61,7 +61,7 @@ class ModelFile:
         from dataclasses import replace
 
         from .factories import arange
-        from .ops.index import index_select
+        from .ops.gather import index_select
 
         def resize(t):
             return index_select(t, 0, arange(n) % t.shape[0])

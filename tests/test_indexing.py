@@ -8,7 +8,8 @@ from hypothesis.extra import numpy as hnp
 import graphc
 from graphc.dispatch import STATE, dispatch
 from graphc.ir.types import TensorType
-from graphc.ops.index import INDEX, _parse, one_hot
+from graphc.ops.gather import one_hot
+from graphc.ops.index import INDEX, _parse
 
 
 def _arange(*shape):

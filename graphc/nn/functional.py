@@ -1,8 +1,9 @@
 """graphc.nn.functional: ``torch.nn.functional`` with PyTorch's signatures and defaults.
 
 Convolution, pooling, softmax, dropout, batch norm, NLL and constant padding are registry ops
-(graphc/ops/nn.py); the functions here turn PyTorch's arguments (ints or tuples, padding='same',
-legacy size_average/reduce) into op attributes. Everything else, losses and normalisations
+(graphc/ops/conv.py, pool.py, softmax.py, dropout.py, norm.py, loss.py, pad.py); the functions
+here turn PyTorch's arguments (ints or tuples, padding='same', legacy size_average/reduce) into
+op attributes. Everything else, losses and normalisations
 included, is a composition of graphc ops, so it is differentiable to any order and traces as such.
 """
 from __future__ import annotations
@@ -16,10 +17,16 @@ from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.composite import fused
 from ..dispatch import dispatch
 from ..ops import elementwise as ew
-from ..ops import nn as ops
+from ..ops import softmax as sm
 from ..ops.base import broadcast_shapes
-from ..ops.index import GATHER, index_select, one_hot
+from ..ops.conv import CONV
+from ..ops.dropout import DROPOUT
+from ..ops.gather import GATHER, index_select, one_hot
 from ..ops.linalg import linear
+from ..ops.loss import NLL
+from ..ops.norm import BATCH_NORM
+from ..ops.pad import PAD
+from ..ops.pool import ADAPTIVE_AVG_POOL, AVG_POOL, GLOBAL_AVG_POOL, MAX_POOL, avg_pool_divisor
 from ..ops.reduce import amax, mean, sum as _sum
 from ..ops.shape import chunk, expand, flatten, reshape, squeeze, unsqueeze
 from ..tensor import Tensor
@@ -101,7 +108,7 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups):
     attrs = {"kernel_shape": tuple(weight.shape[2:]), "strides": stride,
              "pads": _conv_pads(padding, weight, stride, dilation, nd), "dilations": dilation,
              "group": int(groups)}
-    y = dispatch(ops.CONV, [x, weight] + ([bias] if bias is not None else []), attrs)
+    y = dispatch(CONV, [x, weight] + ([bias] if bias is not None else []), attrs)
     return _unbatch(y, added)
 
 
@@ -135,7 +142,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
     x, added = _batched(input, nd, f"max_pool{nd}d")
-    y, flat = dispatch(ops.MAX_POOL, [x], attrs)
+    y, flat = dispatch(MAX_POOL, [x], attrs)
     if not return_indices:
         return _unbatch(y, added)
     return _unbatch(y, added), _unbatch(_plane_index(flat, x), added)
@@ -168,9 +175,9 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
                                f"kernel_size={k} and dilation=1")
     x, added = _batched(input, nd, f"avg_pool{nd}d")
     attrs["count_include_pad"] = int(bool(count_include_pad))
-    y = dispatch(ops.AVG_POOL, [x], attrs)
+    y = dispatch(AVG_POOL, [x], attrs)
     if divisor_override:
-        divisor = ops.avg_pool_divisor(tuple(x.shape), attrs, x.dtype.np)
+        divisor = avg_pool_divisor(tuple(x.shape), attrs, x.dtype.np)
         y = ew.mul(y, _const(divisor / np.asarray(divisor_override, x.dtype.np)))
     return _unbatch(y, added)
 
@@ -201,13 +208,13 @@ def _adaptive_avg_pool(nd, input, output_size):
     spatial = tuple(x.shape[2:])
     out = _adaptive_size(output_size, spatial)
     if all(o == 1 for o in out):
-        y = dispatch(ops.GLOBAL_AVG_POOL, [x], {})
+        y = dispatch(GLOBAL_AVG_POOL, [x], {})
     elif all(n % o == 0 for n, o in zip(spatial, out)):  # equal bins: a plain AveragePool
         k = tuple(n // o for n, o in zip(spatial, out))
-        y = dispatch(ops.AVG_POOL, [x], {"kernel_shape": k, "strides": k, "pads": (0,) * (2 * nd),
+        y = dispatch(AVG_POOL, [x], {"kernel_shape": k, "strides": k, "pads": (0,) * (2 * nd),
                                          "ceil_mode": 0, "count_include_pad": 0})
     else:
-        y = dispatch(ops.ADAPTIVE_AVG_POOL, [x], {"output_size": out})
+        y = dispatch(ADAPTIVE_AVG_POOL, [x], {"output_size": out})
     return _unbatch(y, added)
 
 
@@ -242,7 +249,7 @@ def _adaptive_max_pool(nd, input, output_size, return_indices):
         kernel.append(length)
     attrs = {"kernel_shape": tuple(kernel), "strides": tuple(kernel), "pads": (0,) * (2 * nd), "ceil_mode": 0,
              "dilations": None}
-    y, flat = dispatch(ops.MAX_POOL, [x], attrs)
+    y, flat = dispatch(MAX_POOL, [x], attrs)
     if not return_indices:
         return _unbatch(y, added)
     index = dispatch(GATHER, [_const(source.reshape(-1)), _plane_index(flat, x)], {"axis": 0})
@@ -358,19 +365,19 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("softmax", input.ndim, _stacklevel)
-    return ops.softmax(input, dim, dtype)
+    return sm.softmax(input, dim, dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim, _stacklevel)
-    return ops.log_softmax(input, dim, dtype)
+    return sm.log_softmax(input, dim, dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim, _stacklevel)
-    return ops.softmax(ew.neg(input), dim, dtype)
+    return sm.softmax(ew.neg(input), dim, dtype)
 
 
 # ---- dropout ------------------------------------------------------------------------------------
@@ -385,7 +392,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     attrs = {"ratio": float(p), "training_mode": 1, "seed": None}
-    return _apply(lambda x: dispatch(ops.DROPOUT, [x], attrs)[0], input, inplace)
+    return _apply(lambda x: dispatch(DROPOUT, [x], attrs)[0], input, inplace)
 
 
 def _feature_dropout(input, p, training, inplace, nd):
@@ -396,7 +403,7 @@ def _feature_dropout(input, p, training, inplace, nd):
     batched = input.ndim == nd + 2 or (nd == 2 and input.ndim == 3)
     lead = tuple(input.shape[:2] if batched else input.shape[:1])
     keep = _const(np.ones(lead + (1,) * (input.ndim - len(lead)), input.dtype.np))
-    scale, _ = dispatch(ops.DROPOUT, [keep], {"ratio": float(p), "training_mode": 1, "seed": None})
+    scale, _ = dispatch(DROPOUT, [keep], {"ratio": float(p), "training_mode": 1, "seed": None})
     return _apply(lambda x: ew.mul(x, scale), input, inplace)
 
 
@@ -436,7 +443,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return t if t is not None else _const(np.full(c, value, input.dtype.np))
 
     inputs = [input, given(weight, 1), given(bias, 0), given(running_mean, 0), given(running_var, 1)]
-    y, batch_mean, batch_var = dispatch(ops.BATCH_NORM, inputs, {"epsilon": float(eps),
+    y, batch_mean, batch_var = dispatch(BATCH_NORM, inputs, {"epsilon": float(eps),
                                                                  "training_mode": int(bool(training))})
     if training:
         with no_grad():
@@ -577,7 +584,7 @@ def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         begins = tuple(pairs.get(d, (0, 0))[0] for d in range(input.ndim))
         ends = tuple(pairs.get(d, (0, 0))[1] for d in range(input.ndim))
-        return dispatch(ops.PAD, [input], {"pads": begins + ends, "mode": "constant",
+        return dispatch(PAD, [input], {"pads": begins + ends, "mode": "constant",
                                            "value": float(value or 0)})
     if value:
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
@@ -668,7 +675,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if unbatched:
         input, target = unsqueeze(input, 0), unsqueeze(target, 0)
     attrs = {"reduction": reduction, "ignore_index": int(ignore_index)}
-    loss = dispatch(ops.NLL, [input, target] + ([weight] if weight is not None else []), attrs)
+    loss = dispatch(NLL, [input, target] + ([weight] if weight is not None else []), attrs)
     return squeeze(loss, 0) if unbatched and reduction == "none" else loss
 
 
@@ -679,7 +686,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _reduction(size_average, reduce, reduction)
     cdim = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cdim]
-    logp = ops.log_softmax(input, cdim)
+    logp = sm.log_softmax(input, cdim)
     wb = None if weight is None else reshape(weight, (n_classes,) + (1,) * (input.ndim - cdim - 1))
     if target.dtype.is_floating_point:
         if tuple(target.shape) != tuple(input.shape):

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from ..ops import elementwise as ew
-from ..ops.index import index_select
+from ..ops.gather import index_select
 from ..ops.shape import permute, reshape
 from ..tensor import Tensor
 

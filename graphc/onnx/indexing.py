@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.base import broadcast_shapes
-from ..ops.index import _index_kernel, _index_shape, _strip_ones
+from ..ops._indexing import _index_shape
+from ..ops.index import _index_kernel, _strip_ones
 
 INT64 = np.int64
 

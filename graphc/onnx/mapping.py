@@ -369,7 +369,7 @@ def _import_average_pool(ctx, node):
         attrs["pads"] = pads
         ctx.add("AveragePool", node.inputs[:1], attrs, node.outputs)
         return
-    from ..ops.nn import _out_len
+    from ..ops._window import _out_len
 
     x = node.inputs[0]
     t = ctx.type_of(x)

@@ -6,7 +6,8 @@ import importlib
 
 from .registry import NOT_DIFFERENTIABLE, REGISTRY, REQUIRED, Op, get, register
 
-FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg", "index", "nn", "scan", "contract", "arrange",
+FAMILY_NAMES = ("elementwise", "reduce", "shape", "linalg", "index", "gather", "sort", "flip", "conv", "pool", "softmax",
+                "dropout", "norm", "loss", "pad", "scan", "contract", "arrange",
                 "pointwise")
 
 

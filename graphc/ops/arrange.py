@@ -14,7 +14,8 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 from .base import norm_axis, scalar_tensor
-from .index import gather, index_select, sort
+from .gather import gather, index_select
+from .sort import sort
 from .reduce import values_indices
 from .shape import cat, expand, narrow, repeat, reshape, squeeze, unsqueeze
 

@@ -48,6 +48,12 @@ def infer_same(types, **_):
     return [types[0]]
 
 
+def float_input(t: TensorType, what: str = "input") -> None:
+    """Raise the infer-time error for a non-floating-point input (the layer ops take floats only)."""
+    if not t.dtype.is_floating_point:
+        raise ValueError(f"expected a floating-point {what}, got {t.dtype.name}")
+
+
 def infer_float_unary(types, **_):
     if not types[0].dtype.is_floating_point:
         raise ValueError(f"expected a floating-point input, got {types[0].dtype.name}")

@@ -13,7 +13,7 @@ import numpy as np
 from ..tensor import Tensor
 from .base import as_tensors, broadcast_shapes, norm_axis
 from .elementwise import add, mul, sub, where
-from .index import index_select
+from .gather import index_select
 from .linalg import matmul
 from .reduce import sum as _sum
 from .shape import cat, expand, permute, reshape, slice_, unsqueeze

@@ -7,8 +7,8 @@ import graphc
 from graphc import dtypes
 from graphc.dispatch import dispatch
 from graphc.ir import TensorType
-from graphc.ops.index import SCATTER_ELEMENTS
-from graphc.ops.nn import PAD
+from graphc.ops.gather import SCATTER_ELEMENTS
+from graphc.ops.pad import PAD
 from graphc.ops.reduce import REDUCE_MAX, REDUCE_MIN
 
 NP_MODE = {"edge": "edge", "reflect": "reflect", "wrap": "wrap"}

@@ -1,7 +1,7 @@
-"""Cases for graphc/ops/index.py."""
+"""Cases for the indexing ops (graphc/ops/index.py, gather.py, sort.py, flip.py)."""
 import numpy as np
 
-import graphc.ops.index as _index
+from graphc.ops.gather import one_hot
 
 from .case import Case, args, ints, randn
 
@@ -33,7 +33,7 @@ def _setitem(idx, value=0.0):
 
 
 def _one_hot(m):
-    return _index.one_hot if m.__name__ == "graphc" else m.nn.functional.one_hot
+    return one_hot if m.__name__ == "graphc" else m.nn.functional.one_hot
 
 
 IDX = ("graphc.Index", "graphc.IndexGrad")

@@ -1,9 +1,10 @@
-"""Cases for graphc/ops/nn.py (through graphc.nn.functional, written once against torch's API)."""
+"""Cases for the layer ops (graphc/ops/conv.py, pool.py, softmax.py, dropout.py, norm.py, loss.py,
+pad.py), through graphc.nn.functional, written once against torch's API."""
 import numpy as np
 
 import graphc.nn.functional  # noqa: F401  (makes m.nn.functional available for m=graphc)
 from graphc.dispatch import dispatch
-from graphc.ops import nn as _nn
+from graphc.ops.norm import BATCH_NORM
 
 from .case import Case, args, ints, randn
 
@@ -43,7 +44,7 @@ def _seeded_dropout(p, channel=False):
 def _bn_op(training, outputs=slice(None)):
     """The op's outputs (graphc only: PyTorch's native_batch_norm returns other statistics)."""
     def fn(m, x, w, b, rm, rv):
-        return dispatch(_nn.BATCH_NORM, [x, w, b, rm, rv], {"epsilon": 1e-5, "training_mode": training})[outputs]
+        return dispatch(BATCH_NORM, [x, w, b, rm, rv], {"epsilon": 1e-5, "training_mode": training})[outputs]
 
     return fn
 
