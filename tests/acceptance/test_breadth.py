@@ -150,7 +150,7 @@ def test_weighted_sampler_and_pin_memory():
 import torch
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 ds = TensorDataset(torch.arange(6.0))
-sampler = WeightedRandomSampler([0.0, 1.0, 0.0, 1.0, 0.0, 0.0], num_samples=8, replacement=True)
+sampler = WeightedRandomSampler([0.0, 1.0, 0.0, 1.0, 0.0, 0.0], num_samples=64, replacement=True)
 seen = sorted({int(i) for i in sampler})
 print(len(sampler), seen)
 loader = DataLoader(ds, batch_size=4, sampler=sampler, pin_memory=True)
