@@ -43,19 +43,37 @@ def _cumprod_kernel(x, axis):
     return x.copy() if x.ndim == 0 else np.cumprod(x, axis=axis, dtype=x.dtype)
 
 
+_EXACT_CUMPROD_GRAD_MAX = 256  # longer scans use the division rule (exact for nonzero inputs)
+
+
 def _cumprod_vjp(ctx, g):
-    """d out_j / d x_i = out_j / x_i for j >= i: a reversed cumulative sum of g * out, over x
-    (inputs are taken to be nonzero, where this equals PyTorch's rule)."""
-    from .elementwise import div, mul
+    """d out_j / d x_i = prod_{k<i} x_k * prod_{i<k<=j} x_k for j >= i. Built from those two
+    products (an n x n table per scan), so zeros in x are handled as PyTorch does; scans longer
+    than _EXACT_CUMPROD_GRAD_MAX use out_j / x_i, a reversed cumulative sum over x."""
+    from ..factories import tensor
+    from .elementwise import div, mul, where
+    from .reduce import prod, sum
+    from .shape import movedim, unsqueeze
 
     (x,) = ctx.inputs
-    (out,) = ctx.outputs
-    acc = dispatch(CUMSUM, [mul(g, out)], {"axis": ctx.attrs["axis"], "exclusive": 0, "reverse": 1})
-    return (div(acc, x),)
+    axis = ctx.attrs["axis"]
+    n = x.shape[axis]
+    if n > _EXACT_CUMPROD_GRAD_MAX:
+        (out,) = ctx.outputs
+        acc = dispatch(CUMSUM, [mul(g, out)], {"axis": axis, "exclusive": 0, "reverse": 1})
+        return (div(acc, x),)
+    i, k = np.indices((n, n))
+    after, before, from_i = tensor(k > i), tensor(k < i), tensor(k >= i)
+    xk = unsqueeze(movedim(x, axis, -1), -2)                 # (..., 1, n): x_k for every row i
+    tail = dispatch(CUMPROD, [where(after, xk, 1.0)], {"axis": xk.ndim - 1})  # prod_{i<k<=j} x_k
+    head = prod(where(before, xk, 1.0), -1)                  # prod_{k<i} x_k
+    gj = unsqueeze(movedim(g, axis, -1), -2)
+    total = sum(where(from_i, mul(gj, tail), 0.0), -1)
+    return (movedim(mul(head, total), -1, axis),)
 
 
 CUMPROD = register(Op("graphc.CumProd", _infer_scan, _cumprod_kernel, _cumprod_vjp,
-                      attrs={"axis": REQUIRED}, saves=((0,), (0,))))
+                      attrs={"axis": REQUIRED}, saves=((0,), (0,)), grad_name="CumprodBackward0"))
 
 
 def _scan_input(x: Tensor, dtype) -> Tensor:

@@ -15,8 +15,12 @@ CASES = [
     Case(("CumSum",), lambda m, x: m.cumsum(x, 1), args(randn(3, 4))),
     Case(("CumSum",), lambda m, x: x.cumsum(0) * x, args(randn(3, 4)), id="cumsum-twice-used"),
     Case(("CumSum",), lambda m, x: m.cumsum(x, -1), args(ints(-5, 5, 2, 6)), grad=(), id="cumsum-int"),
-    Case(("graphc.CumProd", "CumSum"), lambda m, x: m.cumprod(x, 1), args(randn(3, 5, away=0.0))),
+    Case(("graphc.CumProd",), lambda m, x: m.cumprod(x, 1), args(randn(3, 5, away=0.0))),
+    Case(("graphc.CumProd", "CumSum"), lambda m, x: m.cumprod(x, 1), args(randn(2, 300, low=0.9, high=1.1)),
+         id="cumprod-long-scan"),
     Case(("graphc.CumProd",), lambda m, x: x.cumprod(dim=0), args(randn(4, 2, away=0.0)), id="cumprod-dim0"),
+    Case(("graphc.CumProd",), lambda m, x: x.cumprod(dim=1),
+         lambda rng: [rng.standard_normal((3, 6)) * (rng.random((3, 6)) > 0.3)], id="cumprod-zeros"),
     # einsum and friends: permute/reshape/matmul/mul/sum
     Case(("MatMul",), lambda m, x, y: m.einsum("ij,jk->ik", x, y), args(randn(3, 4), randn(4, 5)),
          grad=(0, 1), id="einsum-mm"),
