@@ -6,7 +6,7 @@ from .function import Function, FunctionCtx
 from .graph import AccumulateGrad, Node, gradient_edge
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "AccumulateGrad", "no_grad",
+__all__ = ["backward", "grad", "zero_grads", "Function", "FunctionCtx", "Node", "AccumulateGrad", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled"]
 
 
@@ -84,3 +84,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "in the graph. Set allow_unused=True if this is the desired behavior.")
         out.append(g)
     return tuple(out)
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """Clear the `.grad` of every tensor in params: drop it, or zero it in place (detached),
+    as Module.zero_grad and Optimizer.zero_grad both do."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.detach_()
+            p.grad.zero_()
