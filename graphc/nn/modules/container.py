@@ -16,7 +16,24 @@ def _index(idx, n: int) -> int:
     return idx % n
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: length, iteration, and deletion that renumbers the
+    remaining modules 0, 1, ... (as PyTorch does)."""
+
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]:
+            delattr(self, key)
+        self._modules = dict(zip(map(str, range(len(self._modules))), self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
     """Calls its modules in order; built from modules or from one OrderedDict of named modules."""
 
     def __init__(self, *args):
@@ -36,18 +53,6 @@ class Sequential(Module):
     def __setitem__(self, idx, module: Module) -> None:
         key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]:
-            delattr(self, key)
-        self._modules = dict(zip(map(str, range(len(self._modules))), self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __add__(self, other: "Sequential") -> "Sequential":
         if not isinstance(other, Sequential):
@@ -86,7 +91,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules that registers them (so their parameters are the parent's)."""
 
     def __init__(self, modules=None):
@@ -101,18 +106,6 @@ class ModuleList(Module):
 
     def __setitem__(self, idx, module: Module) -> None:
         setattr(self, str(_index(idx, len(self))), module)
-
-    def __delitem__(self, idx) -> None:
-        keys = list(self._modules)
-        for key in keys[idx] if isinstance(idx, slice) else [str(_index(idx, len(keys)))]:
-            delattr(self, key)
-        self._modules = dict(zip(map(str, range(len(self._modules))), self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __iadd__(self, modules) -> "ModuleList":
         return self.extend(modules)
