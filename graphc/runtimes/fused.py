@@ -291,6 +291,17 @@ class _Reduction:
         self.x_slot = self.program.slot[x]
         self.whole_only = not self.chunkable
 
+    def _prologue(self, pro, ins, bufs, vals, a: int, b: int):
+        """The prologue over rows (or elements) a:b of every input, into the chunk buffers;
+        returns the reduction's input for that chunk."""
+        for i, x in enumerate(ins):
+            vals[i] = x if x.ndim == 0 else x[a:b]
+        dest = [None] * self.program.n_slots
+        for s, buf in zip(pro, bufs):
+            dest[s.out] = buf[:b - a]
+        _run_steps(pro, vals, dest)
+        return vals[self.x_slot]
+
     def run(self, env: dict, out: dict) -> None:
         p, red = self.program, self.red
         if not self.chunkable:
@@ -312,13 +323,8 @@ class _Reduction:
                 vals, mine = [None] * p.n_slots, []
                 with np.errstate(all="ignore"):
                     for a, b in my_chunks:
-                        for i, x in enumerate(flat_ins):
-                            vals[i] = x if x.ndim == 0 else x[a:b]
-                        dest = [None] * p.n_slots
-                        for s, buf in zip(pro, bufs):
-                            dest[s.out] = buf[:b - a]
-                        _run_steps(pro, vals, dest)
-                        mine.append(ufunc.reduce(vals[self.x_slot], dtype=acc))
+                        x = self._prologue(pro, flat_ins, bufs, vals, a, b)
+                        mine.append(ufunc.reduce(x, dtype=acc))
                 partials.append(ufunc.reduce(np.asarray(mine, acc), dtype=acc))
 
             _spread(work, chunks, self.in_type.numel)
@@ -334,13 +340,8 @@ class _Reduction:
                 vals = [None] * p.n_slots
                 with np.errstate(all="ignore"):
                     for a, b in my_chunks:
-                        for i, x in enumerate(ins):
-                            vals[i] = x if x.ndim == 0 else x[a:b]
-                        dest = [None] * p.n_slots
-                        for s, buf in zip(pro, bufs):
-                            dest[s.out] = buf[:b - a]
-                        _run_steps(pro, vals, dest)
-                        ufunc.reduce(vals[self.x_slot], axis=1, dtype=acc, out=result[a:b])
+                        x = self._prologue(pro, ins, bufs, vals, a, b)
+                        ufunc.reduce(x, axis=1, dtype=acc, out=result[a:b])
 
             _spread(work, chunks, self.in_type.numel)
         if red.op == "ReduceMean":
