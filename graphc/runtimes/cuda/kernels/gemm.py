@@ -162,19 +162,20 @@ class _Geometry:
         return lines
 
 
-def _conv_attrs(node):
-    return REGISTRY[node.op].complete_attrs(dict(node.attrs))
-
-
-def conv(node, type_of) -> NodeCode:
-    a = _conv_attrs(node)
-    xt, wt = type_of(node.inputs[0]), type_of(node.inputs[1])
-    yt = type_of(node.outputs[0])
+def _conv_dims(node, xt, wt, out_spatial):
+    """What the three convolution kernels share: groups, batch, channels in and out, channels
+    per group, and the window geometry (x is the convolution's input, w its weight)."""
+    a = REGISTRY[node.op].complete_attrs(dict(node.attrs))
     g = a["group"]
     nb, c = xt.shape[:2]
     oc = wt.shape[0]
-    geo = _Geometry(a, xt.shape[2:], wt.shape[2:], yt.shape[2:])
-    cg, ocg = c // g, oc // g
+    return g, nb, c, oc, c // g, oc // g, _Geometry(a, xt.shape[2:], wt.shape[2:], out_spatial)
+
+
+def conv(node, type_of) -> NodeCode:
+    xt, wt = type_of(node.inputs[0]), type_of(node.inputs[1])
+    yt = type_of(node.outputs[0])
+    g, nb, c, oc, cg, ocg, geo = _conv_dims(node, xt, wt, yt.shape[2:])
     kdim = cg * geo.KK
     params = [value_param("X", node.inputs[0], xt.dtype), value_param("W", node.inputs[1], wt.dtype)]
     if len(node.inputs) == 3:
@@ -192,14 +193,9 @@ def conv(node, type_of) -> NodeCode:
 
 
 def conv_grad_input(node, type_of) -> NodeCode:
-    a = _conv_attrs(node)
     gt, wt = type_of(node.inputs[0]), type_of(node.inputs[1])
     xt = type_of(node.outputs[0])
-    g = a["group"]
-    nb, c = xt.shape[:2]
-    oc = wt.shape[0]
-    geo = _Geometry(a, xt.shape[2:], wt.shape[2:], gt.shape[2:])
-    cg, ocg = c // g, oc // g
+    g, nb, c, oc, cg, ocg, geo = _conv_dims(node, xt, wt, gt.shape[2:])
     params = [value_param("G", node.inputs[0], gt.dtype), value_param("W", node.inputs[1], wt.dtype),
               value_param("DX", node.outputs[0], xt.dtype, output=True)]
     load_a = "\n".join([f"const int o = k / {geo.KK}, t = k % {geo.KK};",
@@ -216,14 +212,9 @@ def conv_grad_input(node, type_of) -> NodeCode:
 def conv_grad_weight(node, type_of) -> NodeCode:
     from .layout import fill_kernel
 
-    a = _conv_attrs(node)
     xt, gt = type_of(node.inputs[0]), type_of(node.inputs[1])
     wt = type_of(node.outputs[0])
-    g = a["group"]
-    nb, c = xt.shape[:2]
-    oc = wt.shape[0]
-    geo = _Geometry(a, xt.shape[2:], wt.shape[2:], gt.shape[2:])
-    cg, ocg = c // g, oc // g
+    g, nb, c, oc, cg, ocg, geo = _conv_dims(node, xt, wt, gt.shape[2:])
     kdim = nb * geo.P
     params = [value_param("X", node.inputs[0], xt.dtype), value_param("G", node.inputs[1], gt.dtype),
               value_param("DW", node.outputs[0], wt.dtype, output=True)]
