@@ -35,6 +35,15 @@ def _quiet(fn):
     return kernel
 
 
+def _numeric(infer, name):
+    """`infer`, refusing bool inputs: ONNX defines these ops on numbers only."""
+    def checked(types, **attrs):
+        if any(t.dtype is dtypes.bool_ for t in types):
+            raise TypeError(f"{name} does not take bool inputs")
+        return infer(types, **attrs)
+    return checked
+
+
 def _ew(name, kernel, vjp, expr, infer=infer_broadcast, **kw) -> Op:
     return register(Op(name, infer, kernel, vjp, expr=expr, elementwise=True, **kw))
 
@@ -94,7 +103,7 @@ def _minmax_vjp(cmp):
 
 
 ADD = _ew("Add", np.add, _add_vjp, "({0} + {1})", saves=((), ()), grad_name="AddBackward0")
-SUB = _ew("Sub", np.subtract, _sub_vjp, "({0} - {1})", saves=((), ()))
+SUB = _ew("Sub", np.subtract, _sub_vjp, "({0} - {1})", saves=((), ()), infer=_numeric(infer_broadcast, "Sub"))
 MUL = _ew("Mul", np.multiply, _mul_vjp, "({0} * {1})")
 def _div_kernel(a, b):
     """Integer Div truncates toward zero, as ONNX and C (the front end divides floats only)."""
@@ -104,8 +113,9 @@ def _div_kernel(a, b):
     return q + ((np.remainder(a, b) != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
 
 
-DIV = _ew("Div", _quiet(_div_kernel), _div_vjp, "({0} / {1})")
-POW = _ew("Pow", _quiet(np.power), _pow_vjp, "pow({0}, {1})", saves=((0, 1), (0,)))
+DIV = _ew("Div", _quiet(_div_kernel), _div_vjp, "({0} / {1})", infer=_numeric(infer_broadcast, "Div"))
+POW = _ew("Pow", _quiet(np.power), _pow_vjp, "pow({0}, {1})", saves=((0, 1), (0,)),
+          infer=_numeric(infer_broadcast, "Pow"))
 MAX = _ew("Max", np.maximum, None, "max({0}, {1})", grad_name="MaximumBackward0")
 MIN = _ew("Min", np.minimum, None, "min({0}, {1})", grad_name="MinimumBackward0")
 
@@ -274,7 +284,8 @@ def _sigmoid(x):
     return (np.tanh(x * 0.5) + 1) * np.asarray(0.5, x.dtype)
 
 
-NEG = _unary("Neg", np.negative, lambda ctx, g: (neg(g),), "(-{0})", saves=((), ()), infer=infer_same)
+NEG = _unary("Neg", np.negative, lambda ctx, g: (neg(g),), "(-{0})", saves=((), ()),
+             infer=_numeric(infer_same, "Neg"))
 ABS = _unary("Abs", np.abs, lambda ctx, g: (mul(g, sign(ctx.inputs[0])),), "abs({0})", infer=infer_same)
 EXP = _unary("Exp", _quiet(np.exp), lambda ctx, g: (mul(g, _out(ctx)),), "exp({0})", saves=((), (0,)))
 LOG = _unary("Log", _quiet(np.log), lambda ctx, g: (div(g, ctx.inputs[0]),), "log({0})")
@@ -316,7 +327,8 @@ def _zero_grad(ctx, g):
     return (zeros_like(g),)
 
 
-SIGN = _unary("Sign", np.sign, _zero_grad, "(({0} > 0) - ({0} < 0))", saves=((), ()), infer=infer_same)
+SIGN = _unary("Sign", np.sign, _zero_grad, "(({0} > 0) - ({0} < 0))", saves=((), ()),
+              infer=_numeric(infer_same, "Sign"))
 FLOOR = _unary("Floor", np.floor, _zero_grad, "floor({0})", saves=((), ()))
 CEIL = _unary("Ceil", np.ceil, _zero_grad, "ceil({0})", saves=((), ()))
 ROUND = _unary("Round", np.round, _zero_grad, "rint({0})", saves=((), ()))
@@ -418,6 +430,8 @@ def relu6(x):
 # ---- clamp, where, cast -------------------------------------------------------------------
 
 def _clip_kernel(x, min, max):
+    if min is None and max is None:  # np.clip then calls np.positive, which refuses bool
+        return x.copy()
     return np.clip(x, None if min is None else np.asarray(min, x.dtype),
                    None if max is None else np.asarray(max, x.dtype))
 

@@ -104,7 +104,14 @@ def _np_reduce(fn, out_dtype=None):
 
 
 def _mean_kernel(x, axes, keepdims):
-    return np.mean(x, axis=_np_axes(axes, x.ndim), keepdims=keepdims, dtype=x.dtype)
+    axis = _np_axes(axes, x.ndim)
+    if x.dtype.kind not in "iu":
+        return np.mean(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    # integers: a wide sum divided with truncation toward zero (NumPy's mean in the input's own
+    # dtype would wrap around)
+    total = np.sum(x, axis=axis, keepdims=keepdims, dtype=np.int64)
+    count = (x.size // total.size if total.size else 0) or 1  # (this module defines its own max)
+    return np.asarray(np.sign(total) * (np.abs(total) // count)).astype(x.dtype)
 
 
 def _mean_grad_name(attrs, in_types):
@@ -121,7 +128,13 @@ def _reduce(name, kernel, vjp, infer=None, saves=((), ()), **kw) -> Op:
 
 REDUCE_SUM = _reduce("ReduceSum", _np_reduce(np.sum, _sum_dtype), _sum_vjp,
                      infer=_infer_reduce(_sum_dtype), grad_name=_sum_grad_name)
-REDUCE_MEAN = _reduce("ReduceMean", _mean_kernel, _mean_vjp, grad_name=_mean_grad_name)
+def _infer_mean(types, _infer=_infer_reduce(), **attrs):
+    if types[0].dtype is dtypes.bool_:  # as ONNX and PyTorch: the mean of bools is no bool
+        raise TypeError("ReduceMean does not take bool inputs")
+    return _infer(types, **attrs)
+
+
+REDUCE_MEAN = _reduce("ReduceMean", _mean_kernel, _mean_vjp, infer=_infer_mean, grad_name=_mean_grad_name)
 def _identity(d: np.dtype, top: bool):
     """The identity of max (top=False) or min over an empty set, as ONNX defines it."""
     if d.kind == "b":

@@ -165,6 +165,8 @@ def elementwise_kernel(tag: str, program: Program, outputs, bound: dict[str, tup
     hoist: list[str] = []
     loads, guards = em.operands(program.inputs + list(program.consts), "i", full, itype, "c", hoist, outputs)
     body = loads + em.steps(program.steps) + em.stores(outputs, guards)
+    if hoist:  # threads with no element must not load: the output may overwrite a scalar input in place
+        hoist = [f"if ({RENDERER.global_id} >= {n}) return;"] + hoist
     lines = hoist + [grid_loop("i", n, itype) + " {"] + ["  " + b for b in body] + ["}"]
     return make_kernel(tag, em.params, lines, blocks_for(n), pre="".join(em.pre))
 
