@@ -2,16 +2,19 @@
 
 The compiled callable keeps the module (and any optimizer) as the source of truth: its
 parameters and buffers are graph inputs read afresh on every call, and values the graph
-changed in place (functionalized mutations) are written back after every call.
+changed in place (functionalized mutations) are written back after every call. On a runtime
+that keeps state on its device (CUDA), the write-back is deferred until Python reads the
+tensor, and state the device already holds is not sent again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import runtimes
 from .passes import DEFAULT_PIPELINE, plan_memory
+from .runtimes.deferred import defer, device_copy_is_current, host_array, sync_mark
 from .tensor import Tensor
 from .trace import Traced, _flatten_inputs, trace_call, unflatten
 
@@ -58,6 +61,26 @@ def _fmt(entry) -> str:
 class _Entry:
     traced: Traced
     executable: object
+    synced: dict = field(default_factory=dict)  # state input position -> deferred.sync_mark
+
+
+def _run_resident(entry: _Entry, arrays: list) -> list:
+    """One call on a runtime that keeps state on its device (runtimes/deferred.py): state whose
+    device copy is current is not sent again, and updated state stays there, its host tensor
+    deferred until Python reads it. Only the batch goes in and the results come out."""
+    traced, exe = entry.traced, entry.executable
+    first = len(arrays)
+    for k, (_, t) in enumerate(traced.params):
+        current = device_copy_is_current(t, entry.synced.get(first + k))
+        arrays.append(None if current else t._value)
+        entry.synced[first + k] = sync_mark(t)
+    outs = exe.run(arrays)
+    for i in exe.resident:
+        t = traced.params[i - first][1]
+        t._version[0] += 1
+        defer(t, lambda t, i=i: exe.fetch(i, host_array(t)))
+        entry.synced[i] = sync_mark(t)
+    return outs
 
 
 class Compiled:
@@ -98,10 +121,13 @@ class Compiled:
         self._last_sig = sig
         traced = entry.traced
         arrays = [t._value for t in _flatten_inputs(args)]
-        arrays += [t._value for _, t in traced.params]
-        outs = entry.executable(*arrays)
-        self._write_back(traced, outs)
-        return unflatten(traced.out_tree, [Tensor._make(o) for o in outs])
+        if getattr(self.runtime, "resident", False):
+            outs = _run_resident(entry, arrays)
+        else:
+            arrays += [t._value for _, t in traced.params]
+            outs = entry.executable(*arrays)
+            self._write_back(traced, outs)
+        return unflatten(traced.out_tree, [None if o is None else Tensor._make(o) for o in outs])
 
     def _trace(self, args) -> Traced:
         traced = trace_call(self.fn, args, params_as_inputs=True)

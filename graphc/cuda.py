@@ -1,12 +1,19 @@
-"""graphc.cuda: whether the CUDA runtime can run here (PyCUDA installed and a GPU present)."""
+"""graphc.cuda: whether the CUDA runtime can run here (PyCUDA installed and a GPU present, or
+graphc's CPU emulator selected with GRAPHC_CUDA_EMULATE=1)."""
 from __future__ import annotations
 
 import functools
 
 
-@functools.lru_cache(maxsize=1)
 def _probe() -> tuple[int, str]:
     """(device count, reason when zero)."""
+    from .runtimes.cuda.driver import emulated
+
+    return (1, "") if emulated() else _probe_gpu()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_gpu() -> tuple[int, str]:
     try:
         import pycuda.driver as drv
     except ImportError:
@@ -29,6 +36,20 @@ def device_count() -> int:
 
 def why_unavailable() -> str:
     return _probe()[1]
+
+
+def is_emulated() -> bool:
+    """True when "cuda" runs on graphc's CPU emulator (GRAPHC_CUDA_EMULATE), not a GPU."""
+    from .runtimes.cuda.driver import emulated
+
+    return emulated()
+
+
+def get_device_name(device: int = 0) -> str:
+    _require()
+    from .runtimes.cuda.driver import driver
+
+    return driver().Device(device).name()
 
 
 def _require() -> None:

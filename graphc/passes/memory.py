@@ -99,8 +99,9 @@ def _in_place_sources(graph: Graph, span, root) -> dict[str, str]:
     return reuse
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
-    """The arena layout for a verified graph's intermediates (see the module docstring)."""
+def plan_memory(graph: Graph, redzone: int = 0) -> MemoryPlan:
+    """The arena layout for a verified graph's intermediates (see the module docstring).
+    `redzone` bytes after each buffer stay unused, so a checker can catch an overrun."""
     span, root, _ = buffer_lifetimes(graph)
     reuse = _in_place_sources(graph, span, root)
     owner = {}  # root value -> the buffer (chain head) holding it
@@ -112,7 +113,7 @@ def plan_memory(graph: Graph) -> MemoryPlan:
         b = owner[v]
         f0, l0 = buf_span.get(b, (first, last))
         buf_span[b] = (min(f0, first), max(l0, last))
-        buf_size[b] = max(buf_size.get(b, 0), _aligned(graph.type_of(v).nbytes))
+        buf_size[b] = max(buf_size.get(b, 0), _aligned(graph.type_of(v).nbytes + redzone))
     steps = len(graph.nodes())
     live_bytes = [0] * max(steps, 1)
     for b, (first, last) in buf_span.items():

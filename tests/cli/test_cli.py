@@ -178,6 +178,16 @@ def test_run_forward_only_model_with_bench(tmp_path):
     assert any(l.startswith("compiled") and l.endswith("ms") for l in lines)
 
 
+@pytest.mark.cuda
+def test_run_cifar_net_on_the_emulated_cuda_device_matches_numpy(tmp_path):
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "cifar_net.py")
+    emulate = os.environ.get("GRAPHC_CUDA_EMULATE") or "1"
+    r = cli("run", example, "--device", "cuda", "--steps", "3", "--check", cwd=tmp_path,
+            env={"GRAPHC_CUDA_EMULATE": emulate})
+    assert r.returncode == 0, r.stderr
+    assert "after 3 training steps on cuda" in r.stdout and "check OK" in r.stdout
+
+
 def test_run_cuda_without_gpu_says_why(tmp_path, mlp):
     import graphc
 

@@ -1,5 +1,5 @@
-"""The CUDA runtime against the NumPy runtime, op by op and example by example (needs a GPU
-and PyCUDA; skipped elsewhere)."""
+"""The CUDA runtime against the NumPy runtime, op by op and example by example: on a GPU with
+PyCUDA, or on the emulator (GRAPHC_CUDA_EMULATE=1 or check, as CI runs them); skipped elsewhere."""
 from __future__ import annotations
 
 import warnings
@@ -15,7 +15,7 @@ from .graphs import (case_arrays, case_graph, elementwise_graphs, example_files,
                      reduction_graphs, training_step)
 
 pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not graphc.cuda.is_available(), reason="no CUDA GPU / PyCUDA here")]
+              pytest.mark.skipif(not graphc.cuda.is_available(), reason="no CUDA GPU / PyCUDA here, and GRAPHC_CUDA_EMULATE is not set")]
 
 RANDOM_OPS = {"Dropout"}
 
@@ -65,9 +65,15 @@ def test_dtype_variants_match_numpy(graph):
     arrays = [_random(graph.type_of(v), rng) for v in graph.inputs]
     if graph.name.startswith(("Pow", "Div", "Log", "Sqrt", "Reciprocal")):
         arrays = [np.abs(a) + 1 if a.dtype.kind == "f" else a for a in arrays]
+    if graph.name.startswith("Pow"):  # integers to negative powers are an error in NumPy
+        arrays[1:] = [np.abs(a) if a.dtype.kind == "i" else a for a in arrays[1:]]
+    if graph.name.startswith(("Div", "Mod")):  # integer division by zero is undefined (ONNX, C, CUDA)
+        arrays[1:] = [np.where(a == 0, 1, a).astype(a.dtype) for a in arrays[1:]]
     with np.errstate(all="ignore"):
         ref, got = _both(graph, arrays)
-    _close(ref, got, graph.name, rtol=1e-3, atol=1e-4)
+    # NumPy sums float16 in float16; the kernels accumulate in float, so they differ by more
+    loose = graph.name.startswith("Reduce") and "float16" in graph.name
+    _close(ref, got, graph.name, rtol=1e-2 if loose else 1e-3, atol=1e-2 if loose else 1e-4)
 
 
 def test_dropout_keeps_and_scales_by_its_mask():

@@ -63,7 +63,7 @@ def run(m, mod, data: dict, steps: int = STEPS, compiled: bool = False) -> dict[
     inputs = [m.from_numpy(data[f"input.{i}"].copy()) for i in range(len(mod.example_inputs))]
     targets = [m.from_numpy(data[k].copy()) for k in sorted(data) if k.startswith("target.")]
     with m.no_grad():
-        out = {"output": model(*inputs).detach().numpy().copy()}
+        out = {"output": model(*inputs).detach().cpu().numpy().copy()}
     if not hasattr(mod, "loss"):
         return out
     opt = mod.optimizer(model.parameters())
@@ -77,5 +77,5 @@ def run(m, mod, data: dict, steps: int = STEPS, compiled: bool = False) -> dict[
 
     run_step = m.compile(step) if compiled else step
     out["losses"] = np.array([float(run_step(*inputs, *targets).item()) for _ in range(steps)])
-    out.update({f"final.{k}": v.detach().numpy().copy() for k, v in model.state_dict().items()})
+    out.update({f"final.{k}": v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()})
     return out

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ...errors import GraphcError
+from ..hostbuild import cache_root
 from .kernel import RENDERER
 
 OPTIONS = ("-O3", "-std=c++17", "-diag-suppress", "177,550")
@@ -30,9 +31,7 @@ def nvcc_path() -> str | None:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GRAPHC_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "graphc")
-    return Path(root) / "cuda"
+    return cache_root() / "cuda"
 
 
 class Module:
