@@ -46,16 +46,16 @@ def _dispatch(op: Op, inputs, attrs: dict):
         outs = [_abstract(ty) for ty in infer_types(op, inputs, attrs)]
     else:
         device = common_device(op.name, inputs) if STATE.devices_in_use else CPU
-        values = [t._value for t in inputs]
         try:
-            result = op.kernel(*values, **attrs) if device is CPU else run_on_device(device, op, attrs, values)
+            if device is CPU:
+                result = op.kernel(*[t._value for t in inputs], **attrs)
+            else:
+                outs = run_on_device(device, op, attrs, inputs)
         except Exception as exc:
             raise _kernel_error(op, inputs, attrs, exc) from exc
-        results = (result,) if op.n_outputs == 1 else result
-        outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in results]
-        if device is not CPU:
-            for t in outs:
-                t._device = device
+        if device is CPU:
+            results = (result,) if op.n_outputs == 1 else result
+            outs = [_make(r if type(r) is _ndarray else np.asarray(r)) for r in results]
     if op.view:
         outs[0]._version = inputs[0]._version
     if rec is not None:

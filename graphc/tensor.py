@@ -100,6 +100,11 @@ class Tensor:
         return dtypes.from_numpy(v.dtype) if v is not None else self._aval.dtype
 
     @property
+    def _np_dtype(self):
+        """The value's NumPy dtype, for the ops' fast paths (a deferred value is not fetched for it)."""
+        return self._value.dtype
+
+    @property
     def ndim(self) -> int:
         return len(self.shape)
 
@@ -391,9 +396,14 @@ class Tensor:
         out = self
         if device is not None:
             dev = as_device(device)
-            if dev != self._device:
-                out = self.detach().clone() if not self.requires_grad else self.clone()
-                place(out, dev)
+            if dev != self._device:  # the copy runs on the destination (a download or an upload)
+                if self.requires_grad:
+                    out = self.clone()
+                    place(out, dev)
+                else:
+                    out = self.detach()
+                    place(out, dev)
+                    out = out.clone()
         if dtype is not None and dtypes.as_dtype(dtype) is not out.dtype:
             from .ops.elementwise import cast
 

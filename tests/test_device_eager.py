@@ -38,9 +38,9 @@ def test_ops_on_device_run_through_its_runtime_and_stay_there(fake_cuda):
     y = (x @ w).relu() + 1
     assert y.device == graphc.device("cuda") and y.is_cuda
     assert repr(graphc.ones(2, device="cuda")) == "tensor([1., 1.], device='cuda:0')"
-    assert fake_cuda.prepared == ["MatMul", "Relu", "Add"]
+    assert fake_cuda.prepared == ["Identity", "MatMul", "Relu", "Add"]  # .to("cuda") copies on the device
     (x @ w).relu() + 1
-    assert len(fake_cuda.prepared) == 3  # prepared once per op signature
+    assert len(fake_cuda.prepared) == 4  # prepared once per op signature
     expect = np.maximum(x.cpu().numpy() @ w.cpu().numpy(), 0) + 1
     np.testing.assert_allclose(y.cpu().numpy(), expect, rtol=1e-6)
 

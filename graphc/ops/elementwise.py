@@ -125,12 +125,12 @@ def _binary(op):
         if out is None:
             try:  # fast paths: two concrete tensors of one dtype; a float tensor and a number
                 if type(b) is float or type(b) is int:
-                    if a._value.dtype.kind == "f":
+                    if a._np_dtype.kind == "f":
                         return dispatch(op, [a, scalar_tensor(b, a.dtype)], _NO_ATTRS)
                 elif type(a) is float or type(a) is int:
-                    if b._value.dtype.kind == "f":
+                    if b._np_dtype.kind == "f":
                         return dispatch(op, [scalar_tensor(a, b.dtype), b], _NO_ATTRS)
-                elif a._value.dtype is b._value.dtype:
+                elif a._np_dtype is b._np_dtype:
                     return dispatch(op, [a, b], _NO_ATTRS)
             except AttributeError:
                 pass

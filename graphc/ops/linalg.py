@@ -118,7 +118,7 @@ GEMM = register(Op("Gemm", _infer_gemm, _gemm_kernel, _gemm_vjp,
 def matmul(a: Tensor, b: Tensor, *, out=None) -> Tensor:
     if out is None:
         try:  # fast path: two concrete tensors of one dtype
-            if a._value.dtype is b._value.dtype:
+            if a._np_dtype is b._np_dtype:
                 return dispatch(MATMUL, [a, b], _NO_ATTRS)
         except AttributeError:
             pass

@@ -5,7 +5,7 @@ buffers and optimizer state) marks the host tensor *deferred*: its class becomes
 whose ``_value`` fetches the value from the device the first time anything reads it, then
 turns back into the class it was. A tensor Python never looks at is never copied; every
 reader (an op, ``.numpy()``, ``state_dict()``, printing) sees the current value. Assigning
-``_value`` drops the deferral.
+``_value`` drops the deferral. Shape and dtype come from the stale host array, unfetched.
 
 The runtime says when its device copy is still current with `device_copy_is_current`: the host
 array is the one it last synchronised with and the tensor's version counter (bumped by every
@@ -13,6 +13,9 @@ in-place op) has not moved since.
 """
 from __future__ import annotations
 
+from .. import dtypes
+from ..size import Size
+from ..state import STATE
 from ..tensor import Tensor
 
 _SLOT = Tensor.__dict__["_value"]  # the slot descriptor: the host value, never fetching
@@ -23,9 +26,10 @@ def _deferred_class(cls: type) -> type:
     sub = _CLASSES.get(cls)
     if sub is None:
         def fetch(self):
-            fill = self.__dict__.pop("_fetch")
+            fill, mark = self.__dict__.pop("_fetch")
             self.__class__ = cls
-            fill(self)
+            if device_copy_is_current(self, mark):  # else a view already fetched and changed it
+                fill(self)
             return _SLOT.__get__(self, cls)
 
         def assign(self, value):
@@ -33,17 +37,31 @@ def _deferred_class(cls: type) -> type:
             self.__class__ = cls
             _SLOT.__set__(self, value)
 
+        def detach(self):
+            if STATE.recorder is not None:
+                return cls.detach(self)
+            t = Tensor._make(host_array(self))  # shares the stale array: deferred alike
+            t._version, t._device, t._base = self._version, self._device, self
+            t.__dict__.update({k: v for k, v in self.__dict__.items() if k in ("_fetch", "_device_copy")})
+            t.__class__ = _deferred_class(Tensor)
+            return t
+
         sub = _CLASSES[cls] = type(cls.__name__, (cls,), {
             "__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__,
-            "_value": property(fetch, assign)})
+            "_value": property(fetch, assign), "detach": detach,
+            # the stale host array still has the right shape and dtype: asking for them is free
+            "shape": property(lambda self: Size(host_array(self).shape)),
+            "dtype": property(lambda self: dtypes.from_numpy(host_array(self).dtype)),
+            "_np_dtype": property(lambda self: host_array(self).dtype)})
         _CLASSES[sub] = sub
     return sub
 
 
 def defer(t: Tensor, fill) -> None:
     """Until `t._value` is next read, its host array is stale; `fill(t)` then writes the
-    device's value into `host_array(t)`."""
-    t.__dict__["_fetch"] = fill
+    device's value into `host_array(t)` (unless the host value changed in the meantime through
+    a view sharing the array: the version counter says so)."""
+    t.__dict__["_fetch"] = (fill, sync_mark(t))
     t.__class__ = _deferred_class(type(t))
 
 

@@ -2,9 +2,12 @@
 
 The first call of an op with given attributes and input types builds and prepares that graph
 (for CUDA: generates and compiles its kernel); later calls reuse the prepared executable. So
-eager code on ``device="cuda"`` runs the same generated kernels as a compiled graph. Tensor
-values stay in host memory between ops (each call copies its inputs in and outputs out), which
-keeps graphc's tensors one kind of object; keeping them resident on the device is future work.
+eager code on ``device="cuda"`` runs the same generated kernels as a compiled graph.
+
+On a runtime whose executables can take and give device memory (``call_on_device``: CUDA),
+each result stays in a device buffer of its own and its host value is deferred until Python
+reads it (deferred.py), so a chain of eager ops copies its inputs in once and nothing out
+until asked. Elsewhere each call copies its inputs in and its outputs out.
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import numpy as np
 
 from .. import dtypes
 from ..ir import Graph, TensorType
+from ..tensor import Tensor
+from .deferred import defer, device_copy_is_current, host_array, sync_mark
 
 _EXECUTABLES: dict = {}
 
@@ -43,8 +48,35 @@ def executable(runtime_name: str, op, attrs: dict, in_types):
     return exe
 
 
-def run_on_device(device, op, attrs: dict, arrays):
-    """op's result(s) for NumPy `arrays`, computed on `device` (what the kernel would return)."""
-    in_types = tuple(TensorType(a.shape, dtypes.from_numpy(a.dtype)) for a in arrays)
-    outs = executable(device.type, op, attrs, in_types)(*arrays)
-    return outs[0] if op.n_outputs == 1 else tuple(outs)
+def run_on_device(device, op, attrs: dict, inputs) -> list:
+    """op applied to tensors `inputs` on `device`: its output tensors, placed there."""
+    hosts = [host_array(t) for t in inputs]
+    in_types = tuple(TensorType(a.shape, dtypes.from_numpy(a.dtype)) for a in hosts)
+    exe = executable(device.type, op, attrs, in_types)
+    if hasattr(exe, "call_on_device"):
+        sources = [_device_copy(t) or t._value for t in inputs]
+        outs = [_resident(exe, buf, ty) for buf, ty in zip(exe.call_on_device(sources), exe.output_types)]
+    else:
+        outs = [Tensor._make(o) for o in exe(*[t._value for t in inputs])]
+    for t in outs:
+        t._device = device
+    return outs
+
+
+class _DeviceCopy:
+    """A tensor's value in a device buffer, current while the tensor's sync mark holds."""
+
+    def __init__(self, buffer, mark):
+        self.buffer, self.mark = buffer, mark
+
+
+def _device_copy(t):
+    copy = t.__dict__.get("_device_copy")
+    return copy.buffer if copy is not None and device_copy_is_current(t, copy.mark) else None
+
+
+def _resident(exe, buffer, ty) -> Tensor:
+    t = Tensor._make(np.empty(ty.shape, ty.dtype.np))
+    t.__dict__["_device_copy"] = _DeviceCopy(buffer, sync_mark(t))
+    defer(t, lambda t: exe.copy_to_host(buffer, host_array(t)))
+    return t

@@ -200,6 +200,46 @@ class CudaExecutable:
         (the caller knows it is current). After the kernels, each donated output is copied over
         its input's slot on the device, and is not copied out unless `download_resident` (its
         place in the result is then None): a training step's state never leaves the device."""
+        self._put_inputs(arrays)
+        self._execute()
+        try:
+            for i, k in self.resident.items():
+                (dst, t), (src, _) = self._inputs[i], self._outputs[k]
+                if dst != src and t.nbytes:
+                    self._drv.memcpy_dtod(dst, src, t.nbytes)
+            kept = set() if download_resident else set(self.resident.values())
+            return [None if k in kept else self._download(p, t) for k, (p, t) in enumerate(self._outputs)]
+        except self._drv.Error as exc:
+            raise self._late_error(exc) from exc
+
+    def call_on_device(self, sources) -> list:
+        """Run with each input taken from a host array or a device buffer (copied device to
+        device); each output is left in a new device buffer of its own, which is returned."""
+        self._put_inputs([s if isinstance(s, np.ndarray) else None for s in sources])
+        for (p, t), s in zip(self._inputs, sources):
+            if not isinstance(s, np.ndarray) and t.nbytes:
+                self._drv.memcpy_dtod(p, int(s), t.nbytes)
+        self._execute()
+        try:
+            outs = []
+            for p, t in self._outputs:
+                buf = self._drv.mem_alloc(max(t.nbytes, 1))
+                if t.nbytes:
+                    self._drv.memcpy_dtod(int(buf), p, t.nbytes)
+                outs.append(buf)
+            return outs
+        except self._drv.Error as exc:
+            raise self._late_error(exc) from exc
+
+    @property
+    def output_types(self) -> list:
+        return [t for _, t in self._outputs]
+
+    def copy_to_host(self, buffer, out: np.ndarray) -> None:
+        if out.nbytes:
+            self._drv.memcpy_dtoh(out, int(buffer))
+
+    def _put_inputs(self, arrays) -> None:
         if len(arrays) != len(self._inputs):
             raise TypeError(f"graph {self.graph.name} takes {len(self._inputs)} inputs, got {len(arrays)}")
         for (p, t), a in zip(self._inputs, arrays):
@@ -211,6 +251,8 @@ class CudaExecutable:
             a = np.ascontiguousarray(a)  # (after the check: it makes a 0-d array 1-d)
             if a.nbytes:
                 self._drv.memcpy_htod(p, a)
+
+    def _execute(self) -> None:
         for i, step in enumerate(self._steps):
             try:
                 step()
@@ -218,16 +260,10 @@ class CudaExecutable:
                     self._drv.Context.synchronize()
             except self._drv.Error as exc:
                 raise self._run_error(i, exc) from exc
-        try:
-            for i, k in self.resident.items():
-                (dst, t), (src, _) = self._inputs[i], self._outputs[k]
-                if dst != src and t.nbytes:
-                    self._drv.memcpy_dtod(dst, src, t.nbytes)
-            kept = set() if download_resident else set(self.resident.values())
-            return [None if k in kept else self._download(p, t) for k, (p, t) in enumerate(self._outputs)]
-        except self._drv.Error as exc:
-            raise CudaRunError(f"the GPU reported an error while running graph {self.graph.name} "
-                               f"(set GRAPHC_CUDA_SYNC=1 to find the node): {exc}") from exc
+
+    def _late_error(self, exc) -> CudaRunError:
+        return CudaRunError(f"the GPU reported an error while running graph {self.graph.name} "
+                            f"(set GRAPHC_CUDA_SYNC=1 to find the node): {exc}")
 
     def fetch(self, i: int, out: np.ndarray) -> None:
         """Copy input i's device slot (for a donated input: the state after the last run) into `out`."""
