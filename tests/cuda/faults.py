@@ -1,5 +1,6 @@
 """Deliberately broken kernels, run by test_emulator.py in a subprocess in checking mode
-(GRAPHC_CUDA_EMULATE=check): each prints the error the emulator reported, or "no error"."""
+(GRAPHC_CUDA_EMULATE=check): prints, as JSON, the error the emulator reported for each, or
+"no error". With --ucontext the emulator switches fibers with ucontext, as off x86-64."""
 from __future__ import annotations
 
 import json
@@ -103,6 +104,12 @@ def graph_overrun() -> str:
 
 
 if __name__ == "__main__":
+    import sys
+
+    if "--ucontext" in sys.argv:  # the portable fibers other CPUs use, on this one
+        from graphc.runtimes.cuda.emulator import driver
+
+        driver.RUNTIME_FLAGS = [*driver.RUNTIME_FLAGS, "-DGRAPHC_EMU_UCONTEXT"]
     results = {name: run(name) for name in KERNELS}
     results["graph_overrun"] = graph_overrun()
     print(json.dumps(results))

@@ -25,10 +25,10 @@ pytestmark = pytest.mark.cuda
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def faults():
+@pytest.fixture(scope="module", params=["asm", "ucontext"])
+def faults(request):
     env = dict(os.environ, GRAPHC_CUDA_EMULATE="check", PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, "-m", "tests.cuda.faults"], cwd=ROOT, env=env,
+    r = subprocess.run([sys.executable, "-m", "tests.cuda.faults", f"--{request.param}"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.splitlines()[-1])

@@ -44,7 +44,8 @@ constexpr int MAX_ARGS = 64;
 
 /* ---- context switching ------------------------------------------------------------------- */
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(GRAPHC_EMU_UCONTEXT)
+#define GRAPHC_EMU_ASM_SWITCH 1
 extern "C" void graphc_emu_switch(void** save, void* next);
 asm(R"(
 .text
@@ -92,8 +93,8 @@ extern "C" void graphc_emu_switch(void** save, void* next) {
   if (!*from) *from = new UContext();
   swapcontext(&(*from)->uc, &static_cast<UContext*>(next)->uc);
 }
-void* fiber_stack(uintptr_t hi, void (*entry)(), uintptr_t lo) {
-  UContext* c = new UContext();
+void* fiber_stack(uintptr_t hi, void (*entry)(), uintptr_t lo, void* reuse) {
+  UContext* c = reuse ? static_cast<UContext*>(reuse) : new UContext();
   getcontext(&c->uc);
   c->uc.uc_stack.ss_sp = reinterpret_cast<void*>(lo);
   c->uc.uc_stack.ss_size = hi - lo;
@@ -385,10 +386,10 @@ bool run_block(Worker* w, Launch* L, uint64_t b) {
         }
         t.stack_lo = s.first;
         t.stack_hi = s.second;
-#if defined(__x86_64__)
+#if GRAPHC_EMU_ASM_SWITCH
         t.sp = fiber_stack(s.second, fiber_main);
 #else
-        t.sp = fiber_stack(s.second, fiber_main, s.first + 4096);
+        t.sp = fiber_stack(s.second, fiber_main, s.first + 4096, t.sp);
 #endif
         t.state = RUNNABLE;
       }
