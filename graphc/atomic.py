@@ -19,7 +19,10 @@ def atomic_write(path):
     path = os.fspath(path)
     folder, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _mode(path))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _mode(path))
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

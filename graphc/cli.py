@@ -80,11 +80,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        _check_common(args)
         return args.func(args)
     except (ModelFileError, CliError, _render_error()) as exc:
         if args.debug:
             traceback.print_exception(exc.__cause__ or exc)
         print(f"graphc: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written: no traceback
+        if args.debug:
+            traceback.print_exception(exc)
+        print(f"graphc: error: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -108,7 +114,22 @@ def _user(mf: ModelFile, fn, *args, **kwargs):
         raise mf.error(exc) from exc
 
 
+def _check_common(args) -> None:
+    """The options every command shares, checked before any work (one-line errors, exit 2)."""
+    if getattr(args, "batch", None) is not None and args.batch < 1:
+        raise CliError(f"--batch must be at least 1, got {args.batch}")
+    path = getattr(args, "output", None)
+    parent = os.path.dirname(os.path.abspath(path)) if path else None
+    if parent and not os.path.isdir(parent):
+        raise CliError(f"-o {path}: the folder {parent} does not exist")
+
+
 def _require_device(device: str) -> None:
+    from . import runtimes
+
+    if device.partition(":")[0] not in runtimes.available() + ["cpu"]:
+        raise CliError(f"--device {device}: no such device or runtime; available: "
+                       f"{', '.join(runtimes.available())}")
     if device.partition(":")[0] != "cuda":
         return
     from . import cuda

@@ -170,6 +170,8 @@ class Tensor:
                                "Use tensor.detach().numpy() instead.")
         return self._concrete("numpy")
 
+    __array_priority__ = 1000  # NumPy's operators defer to the tensor's reflected ones, as for torch
+
     def __array__(self, dtype=None, copy=None):
         v = self._concrete("__array__")
         return v if dtype is None else v.astype(dtype)

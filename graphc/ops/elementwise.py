@@ -120,6 +120,20 @@ MAX = _ew("Max", np.maximum, None, "max({0}, {1})", grad_name="MaximumBackward0"
 MIN = _ew("Min", np.minimum, None, "min({0}, {1})", grad_name="MinimumBackward0")
 
 
+_OPERANDS = (Tensor, bool, int, float, np.generic)  # what PyTorch's arithmetic takes
+
+
+def _check_operands(name: str, a, b) -> None:
+    for position, arg in ((1, a), (2, b)):
+        if not isinstance(arg, _OPERANDS):
+            raise TypeError(f"{name}(): argument {'input' if position == 1 else 'other'} "
+                            f"(position {position}) must be Tensor or Number, not {type(arg).__name__}")
+    if name == "sub" and any(isinstance(arg, bool) or (isinstance(arg, Tensor) and arg.dtype is dtypes.bool_)
+                             for arg in (a, b)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def _binary(op):
     def fn(a, b, *, out=None):
         if out is None:
@@ -134,6 +148,7 @@ def _binary(op):
                     return dispatch(op, [a, b], _NO_ATTRS)
             except AttributeError:
                 pass
+        _check_operands(op.name.lower(), a, b)
         return _to_out(dispatch(op, as_tensors(a, b), _NO_ATTRS), out)
 
     return fn
@@ -176,6 +191,7 @@ def sub(a, b, *, alpha=1, out=None):
 
 def div(a, b, *, rounding_mode=None, out=None):
     """True division (integers divide as floats), or 'floor'/'trunc' rounding as PyTorch."""
+    _check_operands("div", a, b)
     d = result_dtype(a, b)
     if not d.is_floating_point and rounding_mode is None:
         d = dtypes.get_default_dtype()
@@ -568,8 +584,25 @@ __all__ += ["isnan", "isinf", "isfinite", "isclose", "allclose", "lerp", "sinh",
             "addcmul", "addcdiv", "multiply", "subtract", "divide", "negative", "absolute"]
 
 
-def _reversed(fn):
-    return lambda self, other: fn(other, self)
+def _operator(fn, reflected: bool = False):
+    """A Python operator as PyTorch's: NotImplemented for an operand that is neither a tensor
+    nor a number (a list, a tuple, a return_types named tuple, an ndarray), so Python raises
+    its TypeError instead of graphc computing something meaningless."""
+    def method(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+    return method
+
+
+def _operators(table: dict) -> dict:
+    """__op__, __rop__ and (where given) __iop__ for each name -> (function, in-place method)."""
+    out = {}
+    for name, (fn, inplace) in table.items():
+        out[f"__{name}__"], out[f"__r{name}__"] = _operator(fn), _operator(fn, reflected=True)
+        if inplace is not None:
+            out[f"__i{name}__"] = _operator(inplace)
+    return out
 
 
 def _masked_fill(self, mask, value):
@@ -598,15 +631,12 @@ METHODS = {
     "leaky_relu": leaky_relu, "where": lambda self, cond, other: where(cond, self, other),
     "equal": equal, "maximum": maximum, "minimum": minimum, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "isclose": isclose, "allclose": allclose,
-    "__add__": _add, "__radd__": _reversed(_add), "__iadd__": inplace_method(add),
-    "__sub__": _sub, "__rsub__": _reversed(_sub), "__isub__": inplace_method(sub),
-    "__mul__": mul, "__rmul__": _reversed(mul), "__imul__": inplace_method(mul),
-    "__truediv__": div, "__rtruediv__": _reversed(div), "__itruediv__": inplace_method(div),
-    "__floordiv__": floor_divide, "__rfloordiv__": _reversed(floor_divide),
-    "__mod__": remainder, "__rmod__": _reversed(remainder),
-    "__pow__": pow, "__rpow__": _reversed(pow), "__ipow__": inplace_method(pow),
-    "__neg__": neg, "__abs__": abs, "__pos__": lambda self: self,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__gt__": gt, "__le__": le, "__ge__": ge,
-    "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor, "__invert__": logical_not,
-    "__rand__": _reversed(logical_and), "__ror__": _reversed(logical_or),
+    **_operators({
+        "add": (_add, inplace_method(add)), "sub": (_sub, inplace_method(sub)), "mul": (mul, inplace_method(mul)),
+        "truediv": (div, inplace_method(div)), "floordiv": (floor_divide, None), "mod": (remainder, None),
+        "pow": (pow, inplace_method(pow)), "and": (logical_and, None), "or": (logical_or, None),
+        "xor": (logical_xor, None)}),
+    **{f"__{name}__": _operator(fn) for name, fn in (("eq", eq), ("ne", ne), ("lt", lt), ("gt", gt),
+                                                      ("le", le), ("ge", ge))},
+    "__neg__": neg, "__abs__": abs, "__pos__": lambda self: self, "__invert__": logical_not,
 }

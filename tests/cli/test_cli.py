@@ -277,3 +277,29 @@ def test_batch_option_resizes_the_examples(tmp_path, mlp):
     big = json.loads(cli("compile", mlp, "--report", "--json", "--batch", "64", cwd=tmp_path).stdout)
     assert big["nodes"] == small["nodes"]
     assert big["no_reuse_bytes"] > small["no_reuse_bytes"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "{mlp}", "--device", "tpu"], "--device tpu: no such device or runtime; available: "),
+    (["viz", "{mlp}", "-o", "/nonexistent_dir/x.svg"], "-o /nonexistent_dir/x.svg: the folder /nonexistent_dir does not exist"),
+    (["compile", "{mlp}", "-o", "/nonexistent_dir/x.onnx"], "the folder /nonexistent_dir does not exist"),
+    (["run", "{mlp}", "--batch", "0"], "--batch must be at least 1, got 0"),
+    (["compile", "{mlp}", "--report", "--batch", "-3"], "--batch must be at least 1, got -3"),
+    (["run", "{mlp}", "--steps", "0"], "--steps must be at least 1"),
+])
+def test_every_usage_error_is_one_line_with_exit_2(tmp_path, mlp, argv, message):
+    r = cli(*[a.format(mlp=mlp) for a in argv], cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("graphc: error: ") and message in lines[0], r.stderr
+    assert ".tmp" not in r.stderr and not os.path.exists("/nonexistent_dir")
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary(tmp_path):
+    from graphc.atomic import write_atomic
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(NotADirectoryError, match=f"cannot write {blocker}/x.svg") as info:
+        write_atomic(blocker / "x.svg", b"data")
+    assert ".tmp" not in str(info.value)

@@ -26,7 +26,7 @@ def lenet_like(x, w1, w2, w3):
     h = graphc.relu(x.reshape(x.shape[0], -1) @ w1)
     h = graphc.sigmoid(h @ w2) * h[:, :w2.shape[1]]
     logits = h @ w3
-    z = logits - logits.max(1, keepdim=True)
+    z = logits - logits.max(1, keepdim=True).values
     return z - graphc.log(graphc.exp(z).sum(1, keepdim=True))
 
 
