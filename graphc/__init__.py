@@ -30,7 +30,7 @@ from .factories import (arange, as_tensor, bernoulli, empty, empty_like, eye, fr
                         full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                         randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from . import accelerator, autograd, cuda
+from . import accelerator, amp, autograd, backends, cuda
 from .factories import get_default_device, is_tensor, numel, set_default_device  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .errors import GraphcError, ShapeError

@@ -160,10 +160,33 @@ def _run_passes(passes, graph):
     return graph
 
 
-def compile(fn, device: str = "numpy", passes=None) -> Compiled:
+MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def compile(fn=None, device: str = "numpy", passes=None, *, fullgraph: bool = False, dynamic=None,
+            backend=None, mode=None, options=None, disable: bool = False):
     """Compile fn (a function or nn.Module): traces on the first call for each input
     signature, runs the pass pipeline (`passes`: a Pipeline, a list of passes, or None for
     graphc.passes.DEFAULT_PIPELINE), plans memory, caches the prepared executable, and returns
     graphc Tensors with the original output structure. `device` names a runtime ('numpy' or
-    'cpu', 'cuda', or a registered one)."""
+    'cpu', 'cuda', or a registered one).
+
+    torch.compile's keywords, with their meaning here: without `fn` it returns a decorator;
+    `disable=True` returns fn itself; `backend` may name a graphc runtime, and 'inductor' (the
+    default) or 'aot_eager' mean `device`'s runtime, 'eager' runs fn uncompiled; `fullgraph`
+    holds always (tracing captures the whole function, there are no graph breaks); shapes are
+    always specialised, so `dynamic` does not change anything: a new shape retraces; `mode`
+    and `options` tune PyTorch's Inductor and are accepted without effect."""
+    if mode is not None and mode not in MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(MODES)}")
+    if backend is not None and not isinstance(backend, str):
+        raise TypeError("graphc.compile: a custom backend callable is not supported; "
+                        "name a graphc runtime ('numpy', 'cuda', ...) or 'inductor'/'eager'")
+    if fn is None:
+        return lambda f: compile(f, device, passes, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if disable or backend == "eager":
+        return fn
+    if backend not in (None, "inductor", "aot_eager"):
+        device = backend
     return Compiled(fn, device, passes)

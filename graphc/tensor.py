@@ -322,6 +322,27 @@ class Tensor:
             self.__dict__["_hooked_accum"] = node  # keep the leaf's AccumulateGrad (and hook) alive
         return _RemovableHandle(node, entry)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(self) after a backward pass has accumulated into this leaf's .grad."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self.__dict__.setdefault("_post_accumulate_hooks", [])
+        hooks.append(hook)
+        return _ListHandle(hooks, hook)
+
+    def t_(self) -> "Tensor":
+        """Transpose a tensor of at most 2 dimensions in place (its value is re-laid out, so views
+        of it no longer share its memory)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        if self.requires_grad and STATE.grad_enabled:
+            raise RuntimeError("graphc: t_() on a tensor that requires grad is not supported; use t()")
+        self._value = np.ascontiguousarray(self._value.T)
+        self._version[0] += 1
+        return self
+
     # -- in-place machinery ----------------------------------------------------------------
     def _check_inplace(self) -> None:
         if STATE.grad_enabled and self.requires_grad and self.grad_fn is None:
@@ -490,6 +511,15 @@ class _RemovableHandle:
 
     def remove(self):
         self.node._hooks = [h for h in self.node._hooks or [] if h is not self.entry]
+
+
+class _ListHandle:
+    def __init__(self, hooks: list, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
 
 def inplace_method(fn):

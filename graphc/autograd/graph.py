@@ -107,6 +107,8 @@ class AccumulateGrad(Node):
             leaf.grad = leaf.grad + g
         else:
             leaf.grad._accumulate(g)
+        for hook in tuple(leaf.__dict__.get("_post_accumulate_hooks", ())):
+            hook(leaf)
         return ()
 
 

@@ -1,0 +1,5 @@
+"""graphc.nn.utils: what PyTorch keeps in torch.nn.utils (gradient clipping, parameter vectors)."""
+from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "parameters_to_vector", "vector_to_parameters"]
