@@ -33,7 +33,7 @@ def test_eager_matches_pytorch_golden(name, capsys):
     _check(run(graphc, load_example(name, "graphc"), data), expect)
 
 
-@pytest.mark.parametrize("device", ["numpy", pytest.param("cuda", marks=[
+@pytest.mark.parametrize("device", ["numpy", "c", pytest.param("cuda", marks=[
     pytest.mark.cuda, pytest.mark.skipif(not graphc.cuda.is_available(), reason="no CUDA GPU / emulator here")])])
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_compiled_matches_pytorch_golden(name, device, capsys, monkeypatch):

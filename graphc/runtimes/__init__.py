@@ -67,5 +67,12 @@ def _cuda():
     return CudaRuntime()
 
 
+def _c():
+    from .c import CRuntime
+
+    return CRuntime()
+
+
 register("numpy", _numpy)
 register("cuda", _cuda)
+register("c", _c)

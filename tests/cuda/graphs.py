@@ -83,6 +83,27 @@ def elementwise_graphs():
     return out
 
 
+def _random(t, rng):
+    if t.dtype.is_floating_point:
+        return rng.standard_normal(t.shape).astype(t.dtype.np)
+    if t.dtype.name == "bool":
+        return rng.random(t.shape) > 0.5
+    return rng.integers(0 if t.dtype.name == "uint8" else -3, 4, t.shape).astype(t.dtype.np)
+
+
+def variant_arrays(graph, seed: int = 0) -> list:
+    """Random inputs for a single-op dtype-variant graph, inside the op's defined domain."""
+    rng = np.random.default_rng(seed)
+    arrays = [_random(graph.type_of(v), rng) for v in graph.inputs]
+    if graph.name.startswith(("Pow", "Div", "Log", "Sqrt", "Reciprocal")):
+        arrays = [np.abs(a) + 1 if a.dtype.kind == "f" else a for a in arrays]
+    if graph.name.startswith("Pow"):  # integers to negative powers are an error in NumPy
+        arrays[1:] = [np.abs(a) if a.dtype.kind == "i" else a for a in arrays[1:]]
+    if graph.name.startswith(("Div", "Mod")):  # integer division by zero is undefined (ONNX, C, CUDA)
+        arrays[1:] = [np.where(a == 0, 1, a).astype(a.dtype) for a in arrays[1:]]
+    return arrays
+
+
 def reduction_graphs():
     out = []
     for name in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd"):

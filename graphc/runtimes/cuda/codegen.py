@@ -66,8 +66,9 @@ def _cname(k: int) -> str:
 class _Emitter:
     """Builds one kernel's parameters, constant tables and expression lines."""
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, renderer=RENDERER):
         self.p = program
+        self.r = renderer
         self.params: list[Param] = []
         self.pre: list[str] = []
         self.var: dict[str, str] = {}
@@ -93,10 +94,10 @@ class _Emitter:
         data = np.asarray(self.p.consts[value])
         dtype = dtypes.from_numpy(data.dtype)
         if data.size == 1:
-            return RENDERER.literal(data.reshape(-1)[0].item(), dtype)
+            return self.r.literal(data.reshape(-1)[0].item(), dtype)
         name = f"KNAME_c{len(self.pre)}"
-        items = ", ".join(RENDERER.literal(x.item(), dtype) for x in data.reshape(-1))
-        self.pre.append(f"__device__ const {RENDERER.compute_type(dtype)} {name}[{data.size}] = {{{items}}};\n")
+        items = ", ".join(self.r.literal(x.item(), dtype) for x in data.reshape(-1))
+        self.pre.append(f"{self.r.constant_prefix} {self.r.compute_type(dtype)} {name}[{data.size}] = {{{items}}};\n")
         return name
 
     def steps(self, steps) -> list[str]:
@@ -104,8 +105,8 @@ class _Emitter:
         for s in steps:
             args = [self.var[v] for v in s.inputs]
             in_dtype = self.p.type_of(s.inputs[0]).dtype if s.inputs else self.p.type_of(s.out).dtype
-            out_t = RENDERER.compute_type(self.p.type_of(s.out).dtype)
-            expr = RENDERER.render_op(s.op, args, s.attrs, in_dtype)
+            out_t = self.r.compute_type(self.p.type_of(s.out).dtype)
+            expr = self.r.render_op(s.op, args, s.attrs, in_dtype)
             name = self.fresh()
             lines.append(f"{out_t} {name} = static_cast<{out_t}>({expr});")
             self.var[s.out] = name
@@ -127,14 +128,14 @@ class _Emitter:
             offsets[v] = index if s == full_strides and any(s) else dot(names, s)
         for v in values:
             dtype = self.p.type_of(v).dtype
-            ct = RENDERER.compute_type(dtype)
+            ct = self.r.compute_type(dtype)
             name = self.fresh()
             scalar = self.p.type_of(v).numel == 1
             if v in self.p.consts:
                 c = self.constant(v)
                 text = c if np.asarray(self.p.consts[v]).size == 1 else f"{c}[{offsets[v]}]"
             else:
-                text = RENDERER.load(self.param(v), "0" if scalar else offsets[v], dtype)
+                text = self.r.load(self.param(v), "0" if scalar else offsets[v], dtype)
             (hoist if scalar else lines).append(f"const {ct} {name} = {text};")
             self.var[v] = name
         guards = {}
@@ -148,15 +149,17 @@ class _Emitter:
         lines = []
         for v in outputs:
             off, guard = guards[v]
-            st = RENDERER.store(self.param(v, output=True), off, self.var[v], self.p.type_of(v).dtype)
+            st = self.r.store(self.param(v, output=True), off, self.var[v], self.p.type_of(v).dtype)
             lines.append(f"if ({guard}) {st}" if guard else st)
         return lines
 
 
-def elementwise_kernel(tag: str, program: Program, outputs, bound: dict[str, tuple] | None = None) -> Kernel:
+def elementwise_kernel(tag: str, program: Program, outputs, bound: dict[str, tuple] | None = None,
+                       renderer=RENDERER) -> Kernel:
     """A grid-stride kernel computing `program` and storing `outputs`. `bound` maps values read
-    from a buffer other than their own name to (kind, ref) (a reduction's scratch result)."""
-    em = _Emitter(program)
+    from a buffer other than their own name to (kind, ref) (a reduction's scratch result).
+    With the C renderer the same text is one (OpenMP-parallel) loop over every element."""
+    em = _Emitter(program, renderer)
     for v, (kind, ref) in (bound or {}).items():
         em._param_of[("value", v, False)] = em.param(v, kind=kind, ref=ref)
     full = program.full_shape()
@@ -166,9 +169,9 @@ def elementwise_kernel(tag: str, program: Program, outputs, bound: dict[str, tup
     loads, guards = em.operands(program.inputs + list(program.consts), "i", full, itype, "c", hoist, outputs)
     body = loads + em.steps(program.steps) + em.stores(outputs, guards)
     if hoist:  # threads with no element must not load: the output may overwrite a scalar input in place
-        hoist = [f"if ({RENDERER.global_id} >= {n}) return;"] + hoist
-    lines = hoist + [grid_loop("i", n, itype) + " {"] + ["  " + b for b in body] + ["}"]
-    return make_kernel(tag, em.params, lines, blocks_for(n), pre="".join(em.pre))
+        hoist = [f"if ({renderer.global_id} >= {n}) return;"] + hoist
+    lines = hoist + [grid_loop("i", n, itype, renderer) + " {"] + ["  " + b for b in body] + ["}"]
+    return make_kernel(tag, em.params, lines, blocks_for(n), pre="".join(em.pre), renderer=renderer)
 
 
 # ---- reductions ----------------------------------------------------------------------------------
@@ -329,8 +332,8 @@ class _Merged:
 
 # ---- entry points ----------------------------------------------------------------------------
 
-def fused_code(node, tag: str | None = None) -> NodeCode:
-    """Kernels of a `graphc.Fused` node."""
+def fused_code(node, tag: str | None = None, renderer=RENDERER) -> NodeCode:
+    """Kernels of a `graphc.Fused` node (another renderer: elementwise groups only)."""
     sub = node.subgraph
     nodes = sub.nodes()
     tag = tag or "fused"
@@ -339,7 +342,7 @@ def fused_code(node, tag: str | None = None) -> NodeCode:
     code = NodeCode(node.name, node.op)
     if not reds:
         program = Program(_steps(nodes), sub.type_of, consts)
-        code.kernels.append(elementwise_kernel(tag, program, list(sub.outputs)))
+        code.kernels.append(elementwise_kernel(tag, program, list(sub.outputs), renderer=renderer))
         return code
     if len(reds) > 1:
         raise NotImplementedError(f"fused node {node.name} holds {len(reds)} reductions; the fuse "
@@ -350,11 +353,11 @@ def fused_code(node, tag: str | None = None) -> NodeCode:
     return code
 
 
-def elementwise_code(node, type_of) -> NodeCode:
+def elementwise_code(node, type_of, renderer=RENDERER) -> NodeCode:
     """The kernel of one elementwise registry op outside any fused group."""
     program = Program(_steps([node]), type_of)
     tag = node.op.rpartition(".")[2]
-    return NodeCode(node.name, node.op, [elementwise_kernel(tag, program, list(node.outputs))])
+    return NodeCode(node.name, node.op, [elementwise_kernel(tag, program, list(node.outputs), renderer=renderer)])
 
 
 def reduction_code(node, type_of) -> NodeCode:

@@ -66,7 +66,7 @@ class NodeCode:
 
 
 def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, shared: int = 0,
-                pre: str = "") -> Kernel:
+                pre: str = "", renderer=RENDERER) -> Kernel:
     """Render a kernel from its body lines; `pre` is file-scope text (constant tables) placed
     before it. The name is `tag` plus the hash of the text."""
     if isinstance(body, list):
@@ -76,7 +76,7 @@ def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, sh
     grid = grid + (1,) * (3 - len(grid))
     threads = prod(block)
     decls = ", ".join(p.decl() for p in params)
-    text = (f"{pre}{RENDERER.kernel_prefix} {RENDERER.launch_bounds(threads)} KNAME({decls}) {{\n"
+    text = (f"{pre}{renderer.kernel_prefix} {renderer.launch_bounds(threads)}KNAME({decls}) {{\n"
             f"{body}\n}}\n")
     name = f"{tag}_{hashlib.sha1(text.encode()).hexdigest()[:12]}"
     return Kernel(name, text.replace("KNAME", name), tuple(params), grid, block, shared)
@@ -105,9 +105,9 @@ def index_type(*numels: int) -> str:
     return "long long" if max(numels, default=0) >= 2 ** 31 - 1 else "int"
 
 
-def grid_loop(var: str, n: int, itype: str) -> str:
-    return (f"for ({itype} {var} = ({itype}){RENDERER.global_id}; {var} < {n}; "
-            f"{var} += ({itype}){RENDERER.global_size})")
+def grid_loop(var: str, n: int, itype: str, renderer=RENDERER) -> str:
+    return (f"{renderer.loop_prefix(n)}for ({itype} {var} = ({itype}){renderer.global_id}; {var} < {n}; "
+            f"{var} += ({itype}){renderer.global_size})")
 
 
 # ---- shapes and strides ------------------------------------------------------------------------

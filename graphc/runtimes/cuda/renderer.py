@@ -19,6 +19,7 @@ __device__ __forceinline__ void atomic_add(long long* p, long long v) {
   atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
 }
 """
+    constant_prefix = "__device__ const"
     shared = "__shared__"
     barrier = "__syncthreads();"
     global_id = "(blockIdx.x * (long long)blockDim.x + threadIdx.x)"
@@ -41,4 +42,7 @@ __device__ __forceinline__ void atomic_add(long long* p, long long v) {
         return f"__shfl_xor_sync(0xffffffffu, {value}, {mask})"
 
     def launch_bounds(self, threads: int) -> str:
-        return f"__launch_bounds__({threads})"
+        return f"__launch_bounds__({threads}) "
+
+    def loop_prefix(self, n: int, simd: bool = True) -> str:
+        return ""

@@ -1,0 +1,182 @@
+"""Lowering a graph to C: each node becomes C functions, or runs its NumPy kernel (`CNode.host`).
+
+Elementwise ops and elementwise fused groups come from the CUDA code generator with the C
+renderer (one shared generator, driven by the registry's expressions); reductions, MatMul
+(through BLAS) and copies are written here. What has no C form yet runs on NumPy for that node
+only, and `fallback_nodes` lists those nodes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+import numpy as np
+
+from ... import dtypes
+from ...ops.base import norm_axes
+from ...ops.registry import REGISTRY
+from ..cuda.codegen import FUSED, REDUCTIONS, elementwise_code, fused_code
+from ..cuda.kernel import Kernel, coords, dot, make_kernel, value_param
+from .blas import blas
+from .renderer import RENDERER
+
+
+@dataclass
+class CNode:
+    node: object
+    kernels: list[Kernel] = field(default_factory=list)
+    host: object = None  # the node's NumPy kernel, when it has no C form
+    why: str = ""        # and why not
+
+
+def _host(node, why: str) -> CNode:
+    op = REGISTRY[node.op] if node.op in REGISTRY else None
+    if node.op == FUSED:
+        from ..fused import FusedKernel
+
+        return CNode(node, host=FusedKernel(node.subgraph), why=why)
+    attrs = op.complete_attrs(dict(node.attrs))
+    return CNode(node, host=lambda *arrays: op.kernel(*arrays, **attrs), why=why)
+
+
+def node_code(node, type_of) -> CNode:
+    values = [*node.inputs, *node.outputs]
+    if any(type_of(v).dtype is dtypes.float16 for v in values):
+        return _host(node, "float16 has no C arithmetic here")
+    op = REGISTRY.get(node.op)
+    try:
+        if node.op == FUSED:
+            if any(n.op in REDUCTIONS for n in node.subgraph.nodes()):
+                return _host(node, "a fused reduction")
+            return CNode(node, fused_code(node, renderer=RENDERER).kernels)
+        if op is not None and op.elementwise and op.expr:
+            return CNode(node, elementwise_code(node, type_of, renderer=RENDERER).kernels)
+        if node.op in REDUCTIONS:
+            return CNode(node, [_reduction(node, type_of)])
+        if node.op == "Reshape":
+            return CNode(node, [_copy(node, type_of)])
+        if node.op == "Transpose":
+            return CNode(node, [_transpose(node, type_of)])
+        if node.op in ("MatMul", "Gemm") and blas() is not None and type_of(node.outputs[0]).dtype in _GEMM:
+            return CNode(node, [(_matmul if node.op == "MatMul" else _gemm)(node, type_of)])
+    except (KeyError, NotImplementedError) as exc:
+        return _host(node, f"no C code: {exc}")
+    return _host(node, "no C code for this op yet")
+
+
+def graph_code(graph) -> list[CNode]:
+    return [node_code(n, graph.type_of) for n in graph.nodes()]
+
+
+def fallback_nodes(codes) -> list[tuple[str, str, str]]:
+    """(node, op, why) of every node that runs its NumPy kernel."""
+    return [(c.node.name, c.node.op, c.why) for c in codes if c.host is not None]
+
+
+# ---- kernels written here -----------------------------------------------------------------
+
+_INIT = {"sum": "0", "prod": "1"}
+_COMBINE = {"sum": "acc + {v}", "prod": "acc * {v}", "max": "max(acc, {v})", "min": "min(acc, {v})"}
+
+
+def _reduction(node, type_of) -> Kernel:
+    x, y = node.inputs[0], node.outputs[0]
+    xt, yt = type_of(x), type_of(y)
+    attrs = REGISTRY[node.op].complete_attrs(dict(node.attrs))
+    axes = range(len(xt.shape)) if attrs["axes"] is None else norm_axes(attrs["axes"], len(xt.shape), node.op)
+    axes = sorted(set(axes))
+    kept = [d for d in range(len(xt.shape)) if d not in axes]
+    strides = [prod(xt.shape[d + 1:]) for d in range(len(xt.shape))]
+    outer, inner = prod(xt.shape[d] for d in kept), prod(xt.shape[d] for d in axes)
+    kind = REDUCTIONS[node.op]
+    acc_t = RENDERER.acc_type(yt.dtype)
+    init = _INIT.get(kind) or (RENDERER.lowest(xt.dtype) if kind == "max" else RENDERER.highest(xt.dtype))
+    lines = [f"{RENDERER.loop_prefix(outer * inner, simd=False)}for (long long o = 0; o < {outer}; ++o) {{",
+             *["  " + c for c in coords("o", [xt.shape[d] for d in kept], "k", "long long")],
+             f"  const long long base = {dot([f'k{i}' for i in range(len(kept))], [strides[d] for d in kept])};",
+             f"  {acc_t} acc = ({acc_t}){init};",
+             f"  for (long long r = 0; r < {inner}; ++r) {{",
+             *["    " + c for c in coords("r", [xt.shape[d] for d in axes], "a", "long long")],
+             f"    const {acc_t} v = ({acc_t})x[base + {dot([f'a{i}' for i in range(len(axes))], [strides[d] for d in axes])}];",
+             f"    acc = {_COMBINE[kind].format(v='v')};",
+             "  }",
+             f"  y[o] = static_cast<{RENDERER.ctype(yt.dtype)}>({'acc / ' + str(inner) if node.op == 'ReduceMean' and inner else 'acc'});",
+             "}"]
+    params = [value_param("x", x, xt.dtype), value_param("y", y, yt.dtype, output=True)]
+    return make_kernel(node.op, params, lines, 1, renderer=RENDERER)
+
+
+def _copy(node, type_of) -> Kernel:
+    x, y = node.inputs[0], node.outputs[0]
+    t = type_of(y)
+    params = [value_param("x", x, t.dtype), value_param("y", y, t.dtype, output=True)]
+    return make_kernel("copy", params, [f"memcpy(y, x, {t.nbytes});"] if t.nbytes else [], 1, renderer=RENDERER)
+
+
+_GEMM = {dtypes.float32: "s", dtypes.float64: "d"}
+
+
+def _matmul(node, type_of) -> Kernel:
+    """Batched row-major GEMM through BLAS: the batch dims broadcast, 1-D operands as NumPy."""
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    at, bt, yt = type_of(a), type_of(b), type_of(y)
+    sa, sb = list(at.shape), list(bt.shape)
+    if len(sa) == 1:
+        sa = [1] + sa
+    if len(sb) == 1:
+        sb = sb + [1]
+    m, k, n = sa[-2], sa[-1], sb[-1]
+    batch = list(np.broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2])))
+    nb = prod(batch)
+
+    def offset(shape, mat):
+        lead = shape[:-2]
+        lead = [1] * (len(batch) - len(lead)) + lead
+        st = [prod(lead[d + 1:]) * mat if lead[d] != 1 else 0 for d in range(len(lead))]
+        return dot([f"c{d}" for d in range(len(batch))], st)
+
+    g = _GEMM[yt.dtype]
+    lines = [f"for (long long t = 0; t < {nb}; ++t) {{",
+             *["  " + c for c in coords("t", batch, "c", "long long")],
+             f"  scipy_cblas_{g}gemm(101, 111, 111, {m}, {n}, {k}, 1, A + {offset(sa, m * k)}, {k}, "
+             f"B + {offset(sb, k * n)}, {n}, 0, Y + t * {m * n}, {n});",
+             "}"]
+    params = [value_param("A", a, at.dtype), value_param("B", b, bt.dtype), value_param("Y", y, yt.dtype, output=True)]
+    return make_kernel("matmul", params, lines, 1, renderer=RENDERER)
+
+
+def _gemm(node, type_of) -> Kernel:
+    """ONNX Gemm: Y = alpha * A' B' + beta * C, C broadcast to Y's (M, N)."""
+    attrs = REGISTRY["Gemm"].complete_attrs(dict(node.attrs))
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    at, bt, yt = type_of(a), type_of(b), type_of(y)
+    m, n = yt.shape
+    k = at.shape[0] if attrs["transA"] else at.shape[1]
+    ct = RENDERER.ctype(yt.dtype)
+    params = [value_param("A", a, at.dtype), value_param("B", b, bt.dtype)]
+    lines, beta = [], 0
+    if len(node.inputs) > 2 and node.inputs[2] and attrs["beta"] != 0:
+        c = node.inputs[2]
+        cs = (1,) * (2 - len(type_of(c).shape)) + tuple(type_of(c).shape)
+        params.append(value_param("C", c, type_of(c).dtype))
+        off = dot(["i", "j"], [cs[1] if cs[0] != 1 else 0, 1 if cs[1] != 1 else 0])
+        lines += [f"for (long long i = 0; i < {m}; ++i)",
+                  f"  for (long long j = 0; j < {n}; ++j) Y[i * {n} + j] = ({ct}){attrs['beta']!r} * C[{off}];"]
+        beta = 1
+    params.append(value_param("Y", y, yt.dtype, output=True))
+    ta, tb = (112 if attrs["transA"] else 111), (112 if attrs["transB"] else 111)
+    lines.append(f"scipy_cblas_{_GEMM[yt.dtype]}gemm(101, {ta}, {tb}, {m}, {n}, {k}, {attrs['alpha']!r}, A, "
+                 f"{at.shape[1]}, B, {bt.shape[1]}, {beta}, Y, {n});")
+    return make_kernel("gemm", params, lines, 1, renderer=RENDERER)
+
+
+def _transpose(node, type_of) -> Kernel:
+    x, y = node.inputs[0], node.outputs[0]
+    xt, yt = type_of(x), type_of(y)
+    perm = REGISTRY["Transpose"].complete_attrs(dict(node.attrs))["perm"]
+    in_strides = [prod(xt.shape[d + 1:]) for d in range(len(xt.shape))]
+    lines = [f"{RENDERER.loop_prefix(yt.numel, simd=False)}for (long long i = 0; i < {yt.numel}; ++i) {{",
+             *["  " + c for c in coords("i", yt.shape, "c", "long long")],
+             f"  y[i] = x[{dot([f'c{d}' for d in range(len(perm))], [in_strides[p] for p in perm])}];", "}"]
+    params = [value_param("x", x, xt.dtype), value_param("y", y, yt.dtype, output=True)]
+    return make_kernel("transpose", params, lines, 1, renderer=RENDERER)
