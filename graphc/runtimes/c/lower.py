@@ -1,8 +1,8 @@
 """Lowering a graph to C: each node becomes C functions, or runs its NumPy kernel (`CNode.host`).
 
-Elementwise ops and elementwise fused groups come from the CUDA code generator with the C
-renderer (one shared generator, driven by the registry's expressions); reductions, MatMul
-(through BLAS) and copies are written here. What has no C form yet runs on NumPy for that node
+Elementwise ops, reductions and every fused group come from the CUDA code generator with the
+C renderer (one shared generator, driven by the registry's expressions; a team is one thread);
+MatMul and Gemm (through BLAS), transposes and copies are written here. What has no C form yet runs on NumPy for that node
 only, and `fallback_nodes` lists those nodes.
 """
 from __future__ import annotations
@@ -13,9 +13,8 @@ from math import prod
 import numpy as np
 
 from ... import dtypes
-from ...ops.base import norm_axes
 from ...ops.registry import REGISTRY
-from ..cuda.codegen import FUSED, REDUCTIONS, elementwise_code, fused_code
+from ..cuda.codegen import FUSED, REDUCTIONS, elementwise_code, fused_code, reduction_kernels
 from ..cuda.kernel import Kernel, coords, dot, make_kernel, value_param
 from .blas import blas
 from .renderer import RENDERER
@@ -25,6 +24,7 @@ from .renderer import RENDERER
 class CNode:
     node: object
     kernels: list[Kernel] = field(default_factory=list)
+    scratch: list[int] = field(default_factory=list)  # bytes of each scratch buffer its kernels use
     host: object = None  # the node's NumPy kernel, when it has no C form
     why: str = ""        # and why not
 
@@ -46,13 +46,13 @@ def node_code(node, type_of) -> CNode:
     op = REGISTRY.get(node.op)
     try:
         if node.op == FUSED:
-            if any(n.op in REDUCTIONS for n in node.subgraph.nodes()):
-                return _host(node, "a fused reduction")
-            return CNode(node, fused_code(node, renderer=RENDERER).kernels)
+            code = fused_code(node, renderer=RENDERER, threads=1)
+            return CNode(node, code.kernels, scratch=code.scratch)
         if op is not None and op.elementwise and op.expr:
             return CNode(node, elementwise_code(node, type_of, renderer=RENDERER).kernels)
         if node.op in REDUCTIONS:
-            return CNode(node, [_reduction(node, type_of)])
+            kernels, scratch = reduction_kernels(node.op, type_of, {}, [], node, [], list(node.outputs), RENDERER, 1)
+            return CNode(node, kernels, scratch=scratch)
         if node.op == "Reshape":
             return CNode(node, [_copy(node, type_of)])
         if node.op == "Transpose":
@@ -74,37 +74,6 @@ def fallback_nodes(codes) -> list[tuple[str, str, str]]:
 
 
 # ---- kernels written here -----------------------------------------------------------------
-
-_INIT = {"sum": "0", "prod": "1"}
-_COMBINE = {"sum": "acc + {v}", "prod": "acc * {v}", "max": "max(acc, {v})", "min": "min(acc, {v})"}
-
-
-def _reduction(node, type_of) -> Kernel:
-    x, y = node.inputs[0], node.outputs[0]
-    xt, yt = type_of(x), type_of(y)
-    attrs = REGISTRY[node.op].complete_attrs(dict(node.attrs))
-    axes = range(len(xt.shape)) if attrs["axes"] is None else norm_axes(attrs["axes"], len(xt.shape), node.op)
-    axes = sorted(set(axes))
-    kept = [d for d in range(len(xt.shape)) if d not in axes]
-    strides = [prod(xt.shape[d + 1:]) for d in range(len(xt.shape))]
-    outer, inner = prod(xt.shape[d] for d in kept), prod(xt.shape[d] for d in axes)
-    kind = REDUCTIONS[node.op]
-    acc_t = RENDERER.acc_type(yt.dtype)
-    init = _INIT.get(kind) or (RENDERER.lowest(xt.dtype) if kind == "max" else RENDERER.highest(xt.dtype))
-    lines = [f"{RENDERER.loop_prefix(outer * inner, simd=False)}for (long long o = 0; o < {outer}; ++o) {{",
-             *["  " + c for c in coords("o", [xt.shape[d] for d in kept], "k", "long long")],
-             f"  const long long base = {dot([f'k{i}' for i in range(len(kept))], [strides[d] for d in kept])};",
-             f"  {acc_t} acc = ({acc_t}){init};",
-             f"  for (long long r = 0; r < {inner}; ++r) {{",
-             *["    " + c for c in coords("r", [xt.shape[d] for d in axes], "a", "long long")],
-             f"    const {acc_t} v = ({acc_t})x[base + {dot([f'a{i}' for i in range(len(axes))], [strides[d] for d in axes])}];",
-             f"    acc = {_COMBINE[kind].format(v='v')};",
-             "  }",
-             f"  y[o] = static_cast<{RENDERER.ctype(yt.dtype)}>({'acc / ' + str(inner) if node.op == 'ReduceMean' and inner else 'acc'});",
-             "}"]
-    params = [value_param("x", x, xt.dtype), value_param("y", y, yt.dtype, output=True)]
-    return make_kernel(node.op, params, lines, 1, renderer=RENDERER)
-
 
 def _copy(node, type_of) -> Kernel:
     x, y = node.inputs[0], node.outputs[0]

@@ -24,6 +24,10 @@ class CRenderer(CStyleRenderer):
 #include <stdlib.h>
 #include <string.h>
 
+/* The shared generator's kernels index CUDA-style: here every kernel is thread 0 of one. */
+static const struct { unsigned int x, y, z; } threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0},
+    blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+
 template <class A, class B> static inline auto max(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
   return (T)a != (T)a || (T)a > (T)b ? (T)a : (T)b;

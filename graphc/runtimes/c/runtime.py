@@ -33,6 +33,10 @@ def _cpu() -> str:
         return platform.processor()
 
 
+def _key(code, param):
+    return param.ref if param.kind == "value" else (code.node.name, param.ref)
+
+
 class CRuntime:
     name = "c"
 
@@ -48,9 +52,11 @@ class CExecutable:
         self.codes = graph_code(graph)
         plan = plan if plan is not None else plan_memory(graph)
         self.fallbacks = fallback_nodes(self.codes)
-        self._slot = {}  # value -> index into the pointer table
-        for v in self._values():
-            self._slot.setdefault(v, len(self._slot))
+        self._slot = {}  # value name, or (node, scratch index) -> index into the pointer table
+        for code in self.codes:
+            for k in code.kernels:
+                for p in k.params:
+                    self._slot.setdefault(_key(code, p), len(self._slot))
         self._arena = np.zeros(plan.arena_bytes + ALIGN, np.uint8)
         base = -self._arena.ctypes.data % ALIGN
         self._arrays: dict[str, np.ndarray] = {}
@@ -65,6 +71,9 @@ class CExecutable:
                 if v not in self._arrays and v not in self._fresh:
                     t = graph.type_of(v)
                     self._arrays[v] = np.empty(t.shape, t.dtype.np)
+        for code in self.codes:
+            for i, size in enumerate(code.scratch):
+                self._arrays[(code.node.name, i)] = np.empty(size, np.uint8)
         self._table = (ctypes.c_void_p * max(len(self._slot), 1))()
         for v, a in self._arrays.items():
             if v in self._slot:
@@ -73,12 +82,6 @@ class CExecutable:
         self.build_flags = FLAGS + ["-march=native"]
         lib = load(build(self.source, self.build_flags, kind="c", link_flags=["-fopenmp", *(blas() or [[]])[0]]))
         self._steps = [self._native(lib, name) if name else self._host(code) for name, code in segments]
-
-    def _values(self):
-        for code in self.codes:
-            for k in code.kernels:
-                for p in k.params:
-                    yield p.ref
 
     def _module(self):
         """The translation unit, and per step (segment function name, None) or (None, host CNode)."""
@@ -101,7 +104,7 @@ class CExecutable:
                 if k.name not in seen:
                     seen.add(k.name)
                     parts.append(k.source)
-                args = ", ".join(f"({p.decl().rsplit(' ', 1)[0]})p[{self._slot[p.ref]}]" for p in k.params)
+                args = ", ".join(f"({p.decl().rsplit(' ', 1)[0]})p[{self._slot[_key(code, p)]}]" for p in k.params)
                 calls.append(f"  {k.name}({args});\n")
         close()
         return "\n".join(parts), steps

@@ -186,12 +186,12 @@ def _combine(kind: str, a: str, b: str) -> str:
     return {"sum": f"{a} + {b}", "prod": f"{a} * {b}", "max": f"max({a}, {b})", "min": f"min({a}, {b})"}[kind]
 
 
-def _init(kind: str, dtype) -> str:
+def _init(kind: str, dtype, renderer=RENDERER) -> str:
     if kind == "sum":
         return "0"
     if kind == "prod":
         return "1"
-    return RENDERER.lowest(dtype) if kind == "max" else RENDERER.highest(dtype)
+    return renderer.lowest(dtype) if kind == "max" else renderer.highest(dtype)
 
 
 def team_reduce(kind: str, acc: str, acc_t: str, team: int, dtype) -> list[str]:
@@ -245,9 +245,11 @@ def _steps(nodes) -> list[Step]:
     return [Step(n.op, tuple(n.inputs), n.outputs[0], dict(n.attrs)) for n in nodes]
 
 
-def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, outputs) -> tuple[list, list]:
+def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, outputs, renderer=RENDERER,
+                      threads: int = THREADS) -> tuple[list, list]:
     """Kernels computing reduction `red` of its prologue, then the epilogue; `outputs` are the
-    values to store. Returns (kernels, scratch byte sizes)."""
+    values to store. Returns (kernels, scratch byte sizes). With `threads` 1 (the C renderer)
+    every team is one thread and the grid-stride loop visits every output in turn."""
     kind = REDUCTIONS[red.op]
     x = red.inputs[0]
     xt, rt = type_of(x), type_of(red.outputs[0])
@@ -260,10 +262,10 @@ def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, out
     itype = index_type(xt.numel)
     program = Program(_steps(pre_nodes), type_of, consts)
     post = Program(_steps(post_nodes), type_of, consts)
-    em = _Emitter(program)
-    acc_t = RENDERER.acc_type(rt.dtype)
-    team = _team_size(inner, outer)
-    per_block = THREADS // team
+    em = _Emitter(program, renderer)
+    acc_t = renderer.acc_type(rt.dtype)
+    team = min(_team_size(inner, outer), threads)
+    per_block = threads // team
 
     values = program.inputs + list(program.consts) if pre_nodes else [x]
     strides = [broadcast_strides(type_of(v).shape, xt.shape) for v in values]
@@ -272,7 +274,7 @@ def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, out
     body = [f"const int lane = threadIdx.x % {team};",
             f"for ({itype} o = ({itype})blockIdx.x * {per_block} + threadIdx.x / {team}; o < {outer}; "
             f"o += ({itype})gridDim.x * {per_block}) {{"]
-    inner_lines = coords("o", kshape, "k", itype) + [f"{acc_t} acc = ({acc_t})({_init(kind, rt.dtype)});",
+    inner_lines = coords("o", kshape, "k", itype) + [f"{acc_t} acc = ({acc_t})({_init(kind, rt.dtype, renderer)});",
                                                       f"for ({itype} r = lane; r < {inner}; r += {team}) {{"]
     loop = coords("r", rshape, "q", itype)
     knames = [f"k{d}" for d in range(len(kshape))]
@@ -284,14 +286,14 @@ def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, out
             c = em.constant(v)
             text = c if np.asarray(program.consts[v]).size == 1 else f"{c}[{dot(knames + qnames, ks + rs)}]"
         else:
-            text = RENDERER.load(em.param(v), dot(knames + qnames, ks + rs), dtype)
-        loop.append(f"const {RENDERER.compute_type(dtype)} {name} = {text};")
+            text = renderer.load(em.param(v), dot(knames + qnames, ks + rs), dtype)
+        loop.append(f"const {renderer.compute_type(dtype)} {name} = {text};")
         em.var[v] = name
     loop += em.steps(program.steps)
     loop.append(f"acc = {_combine(kind, 'acc', f'({acc_t}){em.var[x]}')};")
     inner_lines += ["  " + line for line in loop] + ["}"]
     inner_lines += team_reduce(kind, "acc", acc_t, team, rt.dtype)
-    finish = [f"{RENDERER.compute_type(rt.dtype)} res = static_cast<{RENDERER.compute_type(rt.dtype)}>("
+    finish = [f"{renderer.compute_type(rt.dtype)} res = static_cast<{renderer.compute_type(rt.dtype)}>("
               f"{'acc / ' + str(inner) if red.op == 'ReduceMean' else 'acc'});"]
     r = red.outputs[0]
     em.var[r] = "res"
@@ -301,7 +303,7 @@ def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, out
     fits = bool(post.steps) and prod(post.full_shape()) == outer and not recomputed
     kernels = []
     if r in outputs:
-        finish.append(RENDERER.store(em.param(r, output=True), "o", "res", rt.dtype))
+        finish.append(renderer.store(em.param(r, output=True), "o", "res", rt.dtype))
     if post.steps and fits:
         em.p = _Merged(program, post)
         hoist: list[str] = []
@@ -311,14 +313,14 @@ def reduction_kernels(tag: str, type_of, consts, pre_nodes, red, post_nodes, out
     elif post.steps:
         if r not in outputs:
             scratch.append(max(rt.nbytes, 1))
-            finish.append(RENDERER.store(em.param(r, output=True, kind="scratch", ref=0), "o", "res", rt.dtype))
+            finish.append(renderer.store(em.param(r, output=True, kind="scratch", ref=0), "o", "res", rt.dtype))
     inner_lines += ["if (lane == 0) {"] + ["  " + f for f in finish] + ["}"]
     body += ["  " + line for line in inner_lines] + ["}"]
     kernels.append(make_kernel(f"{tag}_reduce", em.params, body, blocks_for(outer, per_block),
-                               pre="".join(em.pre)))
+                               pre="".join(em.pre), renderer=renderer))
     if post.steps and not fits:
         bound = {} if r in outputs else {r: ("scratch", 0)}
-        kernels.append(elementwise_kernel(f"{tag}_epilogue", post, post_outputs, bound))
+        kernels.append(elementwise_kernel(f"{tag}_epilogue", post, post_outputs, bound, renderer=renderer))
     return kernels, scratch
 
 
@@ -332,8 +334,8 @@ class _Merged:
 
 # ---- entry points ----------------------------------------------------------------------------
 
-def fused_code(node, tag: str | None = None, renderer=RENDERER) -> NodeCode:
-    """Kernels of a `graphc.Fused` node (another renderer: elementwise groups only)."""
+def fused_code(node, tag: str | None = None, renderer=RENDERER, threads: int = THREADS) -> NodeCode:
+    """Kernels of a `graphc.Fused` node."""
     sub = node.subgraph
     nodes = sub.nodes()
     tag = tag or "fused"
@@ -349,7 +351,7 @@ def fused_code(node, tag: str | None = None, renderer=RENDERER) -> NodeCode:
                                   "pass makes at most one")
     pre, post = _split_reduction(nodes, reds[0])
     code.kernels, code.scratch = reduction_kernels(tag, sub.type_of, consts, pre, reds[0], post,
-                                                   list(sub.outputs))
+                                                   list(sub.outputs), renderer, threads)
     return code
 
 
