@@ -17,6 +17,7 @@ from ...ops.registry import REGISTRY
 from ..cuda.codegen import FUSED, REDUCTIONS, elementwise_code, fused_code, reduction_kernels
 from ..cuda.kernel import Kernel, coords, dot, make_kernel, value_param
 from .blas import blas
+from .conv import GENERATORS as CONV
 from .renderer import RENDERER
 
 
@@ -55,6 +56,9 @@ def node_code(node, type_of) -> CNode:
             return CNode(node, kernels, scratch=scratch)
         if node.op == "Reshape":
             return CNode(node, [_copy(node, type_of)])
+        if node.op in CONV and blas() is not None and type_of(node.outputs[0]).dtype in _GEMM:
+            kernels, scratch = CONV[node.op](node, type_of)
+            return CNode(node, kernels, scratch=scratch)
         if node.op == "Transpose":
             return CNode(node, [_transpose(node, type_of)])
         if node.op in ("MatMul", "Gemm") and blas() is not None and type_of(node.outputs[0]).dtype in _GEMM:
