@@ -15,10 +15,19 @@ import numpy as np
 from ... import dtypes
 from ...ops.registry import REGISTRY
 from ..cuda.codegen import FUSED, REDUCTIONS, elementwise_code, fused_code, reduction_kernels
-from ..cuda.kernel import Kernel, coords, dot, make_kernel, value_param
+from ..cuda.kernel import Kernel, coords, dot, make_kernel, rendering, value_param
+from ..cuda.kernels import GENERATORS
 from .blas import blas
 from .conv import GENERATORS as CONV
-from .renderer import RENDERER
+from .renderer import RENDERER, SERIAL
+
+
+# The CUDA generators whose kernels are a grid-stride loop over outputs and nothing else (no
+# shared memory, warps or fixed thread counts): with the C renderer, one loop over all outputs.
+PER_OUTPUT = {"MaxPool", "graphc.MaxPoolGrad", "AveragePool", "graphc.AveragePoolGrad",
+              "graphc.AdaptiveAvgPool", "ArgMax", "ArgMin", "TopK", "Expand", "Tile", "graphc.Flip", "Slice",
+              "graphc.SliceGrad", "Pad", "Concat", "Trilu", "graphc.OneHot", "Gather", "GatherElements",
+              "graphc.GatherGrad", "ScatterElements", "graphc.NonZero"}
 
 
 @dataclass
@@ -61,6 +70,10 @@ def node_code(node, type_of) -> CNode:
             return CNode(node, kernels, scratch=scratch)
         if node.op == "Transpose":
             return CNode(node, [_transpose(node, type_of)])
+        if node.op in PER_OUTPUT:
+            with rendering(SERIAL):  # scatters add into shared places: no OpenMP
+                code = GENERATORS[node.op](node, type_of)
+            return CNode(node, code.kernels, scratch=code.scratch)
         if node.op in ("MatMul", "Gemm") and blas() is not None and type_of(node.outputs[0]).dtype in _GEMM:
             return CNode(node, [(_matmul if node.op == "MatMul" else _gemm)(node, type_of)])
     except (KeyError, NotImplementedError) as exc:

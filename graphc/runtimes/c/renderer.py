@@ -32,6 +32,7 @@ template <class A, class B> static inline auto max(A a, B b) -> decltype(a + b) 
   typedef decltype(a + b) T;
   return (T)a != (T)a || (T)a > (T)b ? (T)a : (T)b;
 }
+template <class T, class U> static inline void atomic_add(T* p, U v) { *p += v; } /* one thread */
 template <class A, class B> static inline auto min(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
   return (T)a != (T)a || (T)a < (T)b ? (T)a : (T)b;
@@ -39,17 +40,19 @@ template <class A, class B> static inline auto min(A a, B b) -> decltype(a + b) 
 """
     types = {**CStyleRenderer.types}
 
-    def __init__(self):
+    def __init__(self, parallel: bool = True):
         super().__init__()
-        self.types.pop(dtypes.float16)  # no half arithmetic here: such nodes run on NumPy
+        self.parallel = parallel
+        self.types.pop(dtypes.float16, None)  # no half arithmetic here: such nodes run on NumPy
 
     def launch_bounds(self, threads: int) -> str:
         return ""
 
     def loop_prefix(self, n: int, simd: bool = True) -> str:
-        if n < PARALLEL_MIN:
+        if n < PARALLEL_MIN or not self.parallel:
             return ""
         return f"#pragma omp parallel for{' simd' if simd else ''}\n  "
 
 
 RENDERER = CRenderer()
+SERIAL = CRenderer(parallel=False)  # for loops whose iterations may add into one place

@@ -8,6 +8,8 @@ constants, so index division is by literals (cheap multiply-shifts after compila
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -65,10 +67,28 @@ class NodeCode:
     host: object = None
 
 
+_CURRENT = contextvars.ContextVar("graphc_kernel_renderer", default=None)
+
+
+@contextlib.contextmanager
+def rendering(renderer):
+    """Kernels made inside render with `renderer` (a per-output generator of kernels/ for C)."""
+    token = _CURRENT.set(renderer)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_renderer():
+    return _CURRENT.get() or RENDERER
+
+
 def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, shared: int = 0,
-                pre: str = "", renderer=RENDERER) -> Kernel:
+                pre: str = "", renderer=None) -> Kernel:
     """Render a kernel from its body lines; `pre` is file-scope text (constant tables) placed
     before it. The name is `tag` plus the hash of the text."""
+    renderer = renderer or current_renderer()
     if isinstance(body, list):
         body = "\n".join("  " + line for line in _drop_unused(body))
     block = (block, 1, 1) if isinstance(block, int) else tuple(block)
@@ -105,7 +125,8 @@ def index_type(*numels: int) -> str:
     return "long long" if max(numels, default=0) >= 2 ** 31 - 1 else "int"
 
 
-def grid_loop(var: str, n: int, itype: str, renderer=RENDERER) -> str:
+def grid_loop(var: str, n: int, itype: str, renderer=None) -> str:
+    renderer = renderer or current_renderer()
     return (f"{renderer.loop_prefix(n)}for ({itype} {var} = ({itype}){renderer.global_id}; {var} < {n}; "
             f"{var} += ({itype}){renderer.global_size})")
 
