@@ -1,5 +1,6 @@
-"""2-D convolution and its two gradients for the C runtime: im2col into the node's scratch and
-one BLAS GEMM per image and group (col2im for the input gradient). Other ranks run on NumPy."""
+"""Convolution and its two gradients for the C runtime: im2col into the node's scratch and one
+BLAS GEMM per image and group (col2im for the input gradient). 1-D convolutions run as 2-D ones
+over images of height 1; other ranks run on NumPy."""
 from __future__ import annotations
 
 from ...ops._window import _spatial_attrs
@@ -13,13 +14,12 @@ GEMM = {"float32": "s", "float64": "d"}
 class Geometry:
     """Sizes of a 2-D convolution: x (n, c, h, w), weight (m, c/g, kh, kw), y (n, m, ho, wo)."""
 
-    def __init__(self, x_shape, w_shape, attrs):
-        (self.sh, self.sw), pads, (self.dh, self.dw) = _spatial_attrs(2, attrs["strides"], attrs["pads"],
-                                                                      attrs["dilations"])
+    def __init__(self, x_shape, w_shape, strides, pads, dilations, group):
+        (self.sh, self.sw), (self.dh, self.dw) = strides, dilations
         self.ph, self.pw = pads[0], pads[1]
         self.n, self.c, self.h, self.w = x_shape
         self.m, self.cg, self.kh, self.kw = w_shape
-        self.g = attrs["group"]
+        self.g = group
         self.mg = self.m // self.g
         self.ho = (self.h + pads[0] + pads[2] - self.dh * (self.kh - 1) - 1) // self.sh + 1
         self.wo = (self.w + pads[1] + pads[3] - self.dw * (self.kw - 1) - 1) // self.sw + 1
@@ -44,9 +44,14 @@ class Geometry:
 
 def _geometry(node, type_of, x_shape, w_shape):
     attrs = REGISTRY[node.op].complete_attrs(dict(node.attrs))
-    if len(w_shape) != 4:
-        raise NotImplementedError("only 2-D convolutions have C code")
-    return Geometry(x_shape, w_shape, attrs)
+    nd = len(w_shape) - 2
+    if nd not in (1, 2):
+        raise NotImplementedError("only 1-D and 2-D convolutions have C code")
+    strides, pads, dilations = _spatial_attrs(nd, attrs["strides"], attrs["pads"], attrs["dilations"])
+    if nd == 1:
+        x_shape, w_shape = (*x_shape[:2], 1, x_shape[2]), (*w_shape[:2], 1, w_shape[2])
+        strides, pads, dilations = (1, *strides), (0, pads[0], 0, pads[1]), (1, *dilations)
+    return Geometry(x_shape, w_shape, strides, pads, dilations, attrs["group"])
 
 
 def _cols(dtype) -> Param:

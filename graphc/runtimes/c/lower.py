@@ -19,6 +19,7 @@ from ..cuda.kernel import Kernel, coords, dot, make_kernel, rendering, value_par
 from ..cuda.kernels import GENERATORS
 from .blas import blas
 from .conv import GENERATORS as CONV
+from .nn import GENERATORS as NN
 from .renderer import RENDERER, SERIAL
 
 
@@ -67,6 +68,9 @@ def node_code(node, type_of) -> CNode:
             return CNode(node, [_copy(node, type_of)])
         if node.op in CONV and blas() is not None and type_of(node.outputs[0]).dtype in _GEMM:
             kernels, scratch = CONV[node.op](node, type_of)
+            return CNode(node, kernels, scratch=scratch)
+        if node.op in NN:
+            kernels, scratch = NN[node.op](node, type_of)
             return CNode(node, kernels, scratch=scratch)
         if node.op == "Transpose":
             return CNode(node, [_transpose(node, type_of)])

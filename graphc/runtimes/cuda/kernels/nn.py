@@ -191,13 +191,19 @@ def _warp_all(kind: str, var: str) -> str:
     return f"for (int off = 16; off > 0; off >>= 1) {op}"
 
 
-def softmax(node, type_of):
-    """One warp per row along `axis`: max, sum of exponentials, then the normalised write."""
+def softmax_rows(node, type_of):
+    """(input type, outer, length, inner): the rows a (log-)softmax normalises, `length` long
+    and `inner` apart."""
     xt = type_of(node.inputs[0])
-    log = node.op == "LogSoftmax"
     shape = xt.shape or (1,)
     ax = norm_axis(_attrs(node)["axis"], len(shape)) if xt.shape else 0
-    outer, length, inner = prod(shape[:ax]), shape[ax], prod(shape[ax + 1:])
+    return xt, prod(shape[:ax]), shape[ax], prod(shape[ax + 1:])
+
+
+def softmax(node, type_of):
+    """One warp per row along `axis`: max, sum of exponentials, then the normalised write."""
+    xt, outer, length, inner = softmax_rows(node, type_of)
+    log = node.op == "LogSoftmax"
     rows = outer * inner
     ct = RENDERER.compute_type(xt.dtype)
     itype = index_type(xt.numel)
@@ -289,7 +295,7 @@ def batch_norm(node, type_of):
     return NodeCode(node.name, node.op, [make_kernel("batch_norm", params, body, c)])
 
 
-def _nll_terms(node, type_of, target: str, j: str, xt_classes: int, weighted: bool, ignore) -> list[str]:
+def nll_terms(node, type_of, target: str, j: str, xt_classes: int, weighted: bool, ignore) -> list[str]:
     """Lines defining `t` (class of element j, 0 when ignored) and `w` (its weight, 0 when ignored)."""
     tt = type_of(target)
     lines = [f"long long t = (long long){RENDERER.load('target', j, tt.dtype)};",
@@ -311,7 +317,7 @@ def nll(node, type_of):
     if weighted:
         params.append(value_param("weight", node.inputs[2], xt.dtype))
     params.append(value_param("out", node.outputs[0], out.dtype, output=True))
-    terms = _nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])
+    terms = nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])
     xv = RENDERER.load("x", f"((long long)(j / {d}) * {classes} + t) * {d} + j % {d}", xt.dtype)
     if a["reduction"] == "none":
         body = [grid_loop("j", n, "long long") + " {", *["  " + t for t in terms],
@@ -341,7 +347,7 @@ def nll_grad(node, type_of):
     if mean:
         scratch.append(8)
         total = Param("total", "scratch", 0, dtypes.float64, const=False)
-        terms = _nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])
+        terms = nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])
         body = ["double acc = 0;", f"for (long long j = threadIdx.x; j < {n}; j += {THREADS}) {{",
                 *["  " + t for t in terms], "  acc += w;", "}",
                 *team_reduce("sum", "acc", "double", THREADS, dtypes.float64),
@@ -353,7 +359,7 @@ def nll_grad(node, type_of):
     gv = RENDERER.load("g", "j" if a["reduction"] == "none" else "0", gt.dtype)
     body = [grid_loop("i", m, "long long") + " {",
             f"  const long long nb = i / {classes * d}, c = (i / {d}) % {classes}, j = nb * {d} + i % {d};",
-            *["  " + t for t in _nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])],
+            *["  " + t for t in nll_terms(node, type_of, node.inputs[1], "j", classes, weighted, a["ignore_index"])],
             f"  const double coef = -(double){gv}{' / total[0]' if mean else ''} * w;",
             "  " + RENDERER.store("out", "i", "(keep && c == t) ? coef : 0.0", out.dtype), "}"]
     kernels.append(make_kernel("nll_grad", params, body, blocks_for(m)))
