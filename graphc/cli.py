@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="compile and run the model (training steps "
                          "when it defines a loss)")
-    run.add_argument("--device", default="numpy", help="runtime: numpy (default) or cuda")
+    run.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    run.add_argument("--runtime", help="the executor on that device: numpy (the cpu's default) or c "
+                     "(generated native code) on the cpu, cuda on cuda")
     run.add_argument("--steps", type=int, default=10, metavar="N", help="steps to run (default 10)")
     run.add_argument("--check", action="store_true", help="compare compiled against eager results")
     run.add_argument("--bench", action="store_true", help="time eager against compiled")
@@ -60,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--report", action="store_true", help="nodes after each pass, fused kernels, "
                       "arena bytes (for the training step when the file defines a loss)")
     comp.add_argument("--json", action="store_true", help="with --report: one JSON object")
-    comp.add_argument("--device", default="numpy", help="runtime to prepare the graph for")
+    comp.add_argument("--device", default="cpu", help="device to prepare the graph for: cpu (default) or cuda")
+    comp.add_argument("--runtime", help="the executor on that device: numpy (default) or c on the cpu; "
+                      "--report then adds what it runs natively and its build time")
+    comp.add_argument("--emit-c", metavar="DIR", help="write the forward graph as a standalone C++ "
+                      "program: model.cpp, model.h, weights.bin, main.cpp and the one-line BUILD command")
     comp.add_argument("--emit-cuda", metavar="DIR", help="write every CUDA kernel of the compiled "
                       "graph (training step when the model defines a loss) as .cu files; needs no GPU")
     comp.set_defaults(func=cmd_compile)
@@ -124,18 +130,24 @@ def _check_common(args) -> None:
         raise CliError(f"-o {path}: the folder {parent} does not exist")
 
 
-def _require_device(device: str) -> None:
+def _require_device(args) -> str:
+    """The runtime --device and --runtime select, checked usable here."""
     from . import runtimes
 
+    device, runtime = args.device, args.runtime
     if device.partition(":")[0] not in runtimes.available() + ["cpu"]:
-        raise CliError(f"--device {device}: no such device or runtime; available: "
+        raise CliError(f"--device {device}: no such device or runtime; available: cpu, "
                        f"{', '.join(runtimes.available())}")
-    if device.partition(":")[0] != "cuda":
-        return
-    from . import cuda
+    try:
+        name = runtimes.resolve(device, runtime)
+    except ValueError as exc:
+        raise CliError(f"--runtime {runtime}: {exc}") from exc
+    if name == "cuda":
+        from . import cuda
 
-    if not cuda.is_available():
-        raise CliError(f"--device cuda: CUDA is not available here: {cuda.why_unavailable()}")
+        if not cuda.is_available():
+            raise CliError(f"--device cuda: CUDA is not available here: {cuda.why_unavailable()}")
+    return name
 
 
 def _traced(mf: ModelFile, train_step: bool):
@@ -231,10 +243,10 @@ def _grad_fn_root(mf: ModelFile):
 def cmd_run(args) -> int:
     from .modelfile import Runner
 
-    _require_device(args.device)
+    name = _require_device(args)
     if args.steps < 1:
         raise CliError("--steps must be at least 1")
-    runner = Runner(modelfile.load(args.model).with_batch(args.batch), args.device, _user)
+    runner = Runner(modelfile.load(args.model).with_batch(args.batch), name, _user)
     ok = True
     if args.check:
         eager = runner.run(args.steps, compiled=False, label="eager")
@@ -252,10 +264,9 @@ def cmd_run(args) -> int:
 # ---- graphc compile ----------------------------------------------------------------------
 
 def cmd_compile(args) -> int:
-    if not args.output and not args.report and not args.emit_cuda:
-        raise CliError("nothing to do: give -o OUT, --report and/or --emit-cuda DIR")
-    if args.output:
-        _require_device(args.device)
+    if not args.output and not args.report and not args.emit_cuda and not args.emit_c:
+        raise CliError("nothing to do: give -o OUT, --report, --emit-cuda DIR and/or --emit-c DIR")
+    name = _require_device(args) if args.output or args.runtime else "numpy"
     if args.json and not args.report:
         raise CliError("--json goes with --report")
     ext = os.path.splitext(args.output or "")[1].lower()
@@ -263,7 +274,16 @@ def cmd_compile(args) -> int:
         raise CliError(f"{args.output}: unknown output format {ext or '(none)'!r}; use .graphc, .json or .onnx")
     mf = modelfile.load(args.model).with_batch(args.batch)
     if args.report:
-        _report(mf, args.json)
+        _report(mf, args.json, name)
+    if args.emit_c:
+        from .runtimes.c.emit import emit_c
+
+        graph = _run_pipeline(_traced(mf, False)[0])[-1][1]
+        try:
+            paths, command = emit_c(graph, args.emit_c)
+        except ValueError as exc:
+            raise CliError(f"--emit-c: {exc}") from exc
+        print(f"wrote {', '.join(p.name for p in paths)} to {args.emit_c}; build there with:\n  {command}")
     if args.emit_cuda:
         from .runtimes.cuda.emit import emit_cuda
 
@@ -279,14 +299,14 @@ def cmd_compile(args) -> int:
             from .ir import save
 
             graph = _run_pipeline(graph)[-1][1]
-            runtimes.get(args.device).prepare(graph)
+            runtimes.get(name).prepare(graph)
             save(graph, args.output)
         if not args.json:
             print(f"wrote {args.output}")
     return 0
 
 
-def _report(mf: ModelFile, as_json: bool) -> None:
+def _report(mf: ModelFile, as_json: bool, runtime: str) -> None:
     graph = _traced(mf, mf.trainable)[0]
     snaps = [("traced", graph)] + _run_pipeline(graph)
     final = snaps[-1][1]
@@ -294,6 +314,9 @@ def _report(mf: ModelFile, as_json: bool) -> None:
     figures = {"nodes": len(final.nodes()), "fused_kernels": _fused_count(final),
                "arena_bytes": plan.arena_bytes, "lower_bound_bytes": plan.lower_bound_bytes,
                "no_reuse_bytes": plan.no_reuse_bytes}
+    native = _runtime_report(final, plan, runtime)
+    if native is not None:
+        figures["runtime"] = {"name": runtime, **native}
     if as_json:
         print(json.dumps(figures))
         return
@@ -307,6 +330,22 @@ def _report(mf: ModelFile, as_json: bool) -> None:
         print(f"  {name:<{width}}  {len(g.nodes()):>6} nodes" + (f"  ({fused} fused kernels)" if fused else ""))
     for key in ("arena_bytes", "lower_bound_bytes", "no_reuse_bytes"):
         print(f"  {key:<18} {figures[key]:>12,} B  ({human_bytes(figures[key])})")
+    if native is not None:
+        how = "from the build cache" if native["build_cached"] else "cold"
+        print(f"  runtime {runtime}: {native['native_nodes']} nodes native, {native['numpy_nodes']} on NumPy, "
+              f"{native['native_calls']} native call(s) per run; built in {native['build_seconds']:.2f} s ({how})")
+        for f in native["fallbacks"]:
+            print(f"    node {f['node']!r} ({f['op']}) runs on NumPy: {f['why']}")
+
+
+def _runtime_report(graph, plan, runtime: str):
+    """What a runtime with generated code says of the prepared graph (None for the others)."""
+    from . import runtimes
+
+    if runtime == "numpy":
+        return None
+    report = getattr(runtimes.get(runtime).prepare(graph, plan), "report", None)
+    return report() if report else None
 
 
 def _export_onnx(graph, path: str) -> None:

@@ -163,13 +163,14 @@ def _run_passes(passes, graph):
 MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
-def compile(fn=None, device: str = "numpy", passes=None, *, fullgraph: bool = False, dynamic=None,
-            backend=None, mode=None, options=None, disable: bool = False):
+def compile(fn=None, device: str = "numpy", passes=None, *, runtime: str | None = None, fullgraph: bool = False,
+            dynamic=None, backend=None, mode=None, options=None, disable: bool = False):
     """Compile fn (a function or nn.Module): traces on the first call for each input
     signature, runs the pass pipeline (`passes`: a Pipeline, a list of passes, or None for
     graphc.passes.DEFAULT_PIPELINE), plans memory, caches the prepared executable, and returns
-    graphc Tensors with the original output structure. `device` names a runtime ('numpy' or
-    'cpu', 'cuda', or a registered one).
+    graphc Tensors with the original output structure. `device` is 'cpu' or 'cuda' (or, as
+    before, a runtime's name); `runtime` picks the executor there: on the cpu 'numpy' (the
+    default, the reference) or 'c' (generated native code), on cuda 'cuda'.
 
     torch.compile's keywords, with their meaning here: without `fn` it returns a decorator;
     `disable=True` returns fn itself; `backend` may name a graphc runtime, and 'inductor' (the
@@ -183,10 +184,10 @@ def compile(fn=None, device: str = "numpy", passes=None, *, fullgraph: bool = Fa
         raise TypeError("graphc.compile: a custom backend callable is not supported; "
                         "name a graphc runtime ('numpy', 'cuda', ...) or 'inductor'/'eager'")
     if fn is None:
-        return lambda f: compile(f, device, passes, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
-                                 mode=mode, options=options, disable=disable)
+        return lambda f: compile(f, device, passes, runtime=runtime, fullgraph=fullgraph, dynamic=dynamic,
+                                 backend=backend, mode=mode, options=options, disable=disable)
     if disable or backend == "eager":
         return fn
     if backend not in (None, "inductor", "aot_eager"):
         device = backend
-    return Compiled(fn, device, passes)
+    return Compiled(fn, runtimes.resolve(device, runtime), passes)

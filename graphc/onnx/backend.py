@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import runtimes
+from ..passes import DEFAULT_PIPELINE
 from ._proto import OnnxError
 from .load import Importer, NeedsConstant, read_model
 
-_DEVICES = {"CPU": "numpy"}
+_DEVICES = {"CPU": "cpu"}
 
 
 def supports_device(device: str) -> bool:
@@ -25,13 +26,16 @@ def supports_device(device: str) -> bool:
 
 
 class BackendRep:
-    """A prepared model: `run(inputs)` executes it on graphc's runtime for `device`."""
+    """A prepared model: `run(inputs)` executes it on graphc's runtime for `device` ('numpy',
+    the reference, unless `runtime` names another, such as 'c'), after the pass pipeline
+    (`passes`: None for graphc.passes.DEFAULT_PIPELINE, or a callable on graphs)."""
 
-    def __init__(self, model, device: str = "CPU"):
+    def __init__(self, model, device: str = "CPU", runtime: str | None = None, passes=None):
         if not supports_device(device):
             raise ValueError(f"graphc's ONNX backend supports devices {sorted(_DEVICES)}, not {device!r}")
+        self.runtime = runtimes.get(runtimes.resolve(_DEVICES[device.upper().partition(":")[0]], runtime))
+        self.passes = DEFAULT_PIPELINE if passes is None else passes
         self.proto, self._base = read_model(model)
-        self.runtime = runtimes.get(_DEVICES[device.upper().partition(":")[0]])
         inits = {t.name for t in self.proto.graph.initializer}
         self.input_names = [vi.name for vi in self.proto.graph.input if vi.name not in inits]
         self.output_names = [vi.name for vi in self.proto.graph.output]
@@ -47,7 +51,7 @@ class BackendRep:
                 self._constant_inputs.extend(exc.inputs)
 
     def _prepare(self, shapes, values):
-        graph = Importer(self.proto, self._base, shapes, values).run()
+        graph = self.passes(Importer(self.proto, self._base, shapes, values).run())
         return graph, self.runtime.prepare(graph)
 
     def run(self, inputs, **kwargs) -> list[np.ndarray]:
@@ -96,8 +100,8 @@ def _is_static(vi) -> bool:
     return tt.HasField("shape") and all(d.HasField("dim_value") for d in tt.shape.dim)
 
 
-def prepare(model, device: str = "CPU", **kwargs) -> BackendRep:
-    return BackendRep(model, device)
+def prepare(model, device: str = "CPU", runtime: str | None = None, passes=None, **kwargs) -> BackendRep:
+    return BackendRep(model, device, runtime, passes)
 
 
 def run_model(model, inputs, device: str = "CPU", **kwargs) -> list[np.ndarray]:

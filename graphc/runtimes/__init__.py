@@ -3,7 +3,8 @@
 A runtime is an object with ``prepare(graph, plan=None) -> Executable``; an executable is
 called with NumPy arrays (the graph's inputs, in order) and returns the graph's outputs as
 arrays. Third parties register one with `register`, or through the ``graphc.runtimes``
-entry-point group (the entry point names a zero-argument factory).
+entry-point group (the entry point names a zero-argument factory). Each runtime runs on one
+device ('cpu' or 'cuda'); a device's default runtime is what `device=` alone selects.
 """
 from __future__ import annotations
 
@@ -23,13 +24,30 @@ class Runtime(Protocol):
 
 _FACTORIES: dict[str, Callable[[], Runtime]] = {}
 _INSTANCES: dict[str, Runtime] = {}
-_ALIASES = {"cpu": "numpy"}
+_DEVICE: dict[str, str] = {}          # runtime -> the device it runs on
+DEFAULT = {"cpu": "numpy", "cuda": "cuda"}
 
 
-def register(name: str, factory: Callable[[], Runtime]) -> None:
-    """Make `graphc.compile(..., device=name)` use the runtime factory() returns."""
+def register(name: str, factory: Callable[[], Runtime], device: str = "cpu") -> None:
+    """Make `graphc.compile(..., runtime=name)` use the runtime factory() returns."""
     _FACTORIES[name] = factory
+    _DEVICE[name] = device
     _INSTANCES.pop(name, None)
+
+
+def resolve(device: str | None = None, runtime: str | None = None) -> str:
+    """The runtime that runs on `device` ('cpu', 'cuda[:N]', or a runtime's own name, as older
+    code spells it): `runtime` when given, which must run there; else the device's default."""
+    kind = (device or "cpu").partition(":")[0]
+    if runtime is None:
+        return DEFAULT.get(kind, kind)
+    _load_entry_points()
+    if runtime not in _FACTORIES:
+        raise ValueError(f"unknown runtime {runtime!r}; available: {', '.join(available())}")
+    wanted = _DEVICE.get(kind, kind)
+    if device is not None and wanted != _DEVICE[runtime]:
+        raise ValueError(f"runtime {runtime!r} runs on the {_DEVICE[runtime]} device, not on {device!r}")
+    return runtime
 
 
 def available() -> list[str]:
@@ -38,7 +56,7 @@ def available() -> list[str]:
 
 
 def get(name: str) -> Runtime:
-    name = _ALIASES.get(name, name).partition(":")[0]
+    name = resolve(name)
     runtime = _INSTANCES.get(name)
     if runtime is None:
         if name not in _FACTORIES:
@@ -52,7 +70,8 @@ def get(name: str) -> Runtime:
 def _load_entry_points() -> None:
     for ep in entry_points(group="graphc.runtimes"):
         if ep.name not in _FACTORIES:
-            _FACTORIES[ep.name] = ep.load()
+            factory = ep.load()
+            register(ep.name, factory, getattr(factory, "device", "cpu"))
 
 
 def _numpy():
@@ -74,5 +93,5 @@ def _c():
 
 
 register("numpy", _numpy)
-register("cuda", _cuda)
+register("cuda", _cuda, device="cuda")
 register("c", _c)

@@ -40,6 +40,16 @@ def compiler() -> tuple[str, str]:
     raise HostBuildError("no C++ compiler was found (install g++ or clang++, or set CXX)")
 
 
+def cached_path(source: str, flags: list[str], *, kind: str, include: list[Path] = (),
+                link_flags: list[str] = ()) -> Path:
+    """Where `build` keeps (or will keep) the library of these arguments."""
+    h = hashlib.sha256("\0".join([source, compiler()[1], *flags, "|", *link_flags]).encode())
+    for folder in include:
+        for f in sorted(Path(folder).iterdir()):
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return cache_root() / kind / f"{h.hexdigest()[:32]}.so"
+
+
 def build(source: str, flags: list[str], *, kind: str, include: list[Path] = (),
           link_flags: list[str] = (), explain=None) -> Path:
     """The shared library built from C++ `source`, cached under the cache's `kind` folder.
@@ -49,12 +59,8 @@ def build(source: str, flags: list[str], *, kind: str, include: list[Path] = (),
     path and their files are part of the cache key; `explain(log, filename)` turns a compiler
     log into a message about the generated code.
     """
-    cxx, version = compiler()
-    h = hashlib.sha256("\0".join([source, version, *flags, "|", *link_flags]).encode())
-    for folder in include:
-        for f in sorted(Path(folder).iterdir()):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-    target = cache_root() / kind / f"{h.hexdigest()[:32]}.so"
+    cxx = compiler()[0]
+    target = cached_path(source, flags, kind=kind, include=include, link_flags=link_flags)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

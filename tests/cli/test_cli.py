@@ -286,6 +286,8 @@ def test_batch_option_resizes_the_examples(tmp_path, mlp):
     (["run", "{mlp}", "--batch", "0"], "--batch must be at least 1, got 0"),
     (["compile", "{mlp}", "--report", "--batch", "-3"], "--batch must be at least 1, got -3"),
     (["run", "{mlp}", "--steps", "0"], "--steps must be at least 1"),
+    (["run", "{mlp}", "--device", "cuda", "--runtime", "c"], "--runtime c: runtime 'c' runs on the cpu device, not on 'cuda'"),
+    (["compile", "{mlp}", "--report", "--runtime", "fast"], "--runtime fast: unknown runtime 'fast'; available: "),
 ])
 def test_every_usage_error_is_one_line_with_exit_2(tmp_path, mlp, argv, message):
     r = cli(*[a.format(mlp=mlp) for a in argv], cwd=tmp_path)

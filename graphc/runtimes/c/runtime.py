@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ctypes
 import platform
+import time
 
 import numpy as np
 
 from ...ir import Graph
-from ..hostbuild import build, load
+from ..hostbuild import build, cached_path, load
 from .blas import DECLS, blas
 from .lower import fallback_nodes, graph_code
 from .renderer import RENDERER
@@ -50,7 +51,7 @@ class CExecutable:
 
         self.graph = graph
         self.codes = graph_code(graph)
-        plan = plan if plan is not None else plan_memory(graph)
+        plan = self.plan = plan if plan is not None else plan_memory(graph)
         self.fallbacks = fallback_nodes(self.codes)
         self._slot = {}  # value name, or (node, scratch index) -> index into the pointer table
         for code in self.codes:
@@ -80,8 +81,20 @@ class CExecutable:
                 self._table[self._slot[v]] = a.ctypes.data
         self.source, segments = self._module()
         self.build_flags = FLAGS + ["-march=native"]
-        lib = load(build(self.source, self.build_flags, kind="c", link_flags=["-fopenmp", *(blas() or [[]])[0]]))
+        link = ["-fopenmp", *(blas() or [[]])[0]]
+        self.build_cached = cached_path(self.source, self.build_flags, kind="c", link_flags=link).exists()
+        start = time.perf_counter()
+        lib = load(build(self.source, self.build_flags, kind="c", link_flags=link))
+        self.build_seconds = time.perf_counter() - start
         self._steps = [self._native(lib, name) if name else self._host(code) for name, code in segments]
+        self.native_calls = sum(1 for name, _ in segments if name)  # per execution
+
+    def report(self) -> dict:
+        """What `graphc compile --report` says of this executable."""
+        return {"native_nodes": len(self.codes) - len(self.fallbacks), "numpy_nodes": len(self.fallbacks),
+                "fallbacks": [{"node": n, "op": op, "why": why} for n, op, why in self.fallbacks],
+                "native_calls": self.native_calls,
+                "build_seconds": round(self.build_seconds, 3), "build_cached": self.build_cached}
 
     def _module(self):
         """The translation unit, and per step (segment function name, None) or (None, host CNode)."""
