@@ -10,6 +10,7 @@ call is a single native call: no Python between nodes.
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import time
 
@@ -38,15 +39,22 @@ def _key(code, param):
     return param.ref if param.kind == "value" else (code.node.name, param.ref)
 
 
+SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
 class CRuntime:
+    """GRAPHC_C_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer and gives
+    every value its own allocation, so an overrun hits a red zone; the process must have the
+    sanitizer runtime loaded first (LD_PRELOAD=$(g++ -print-file-name=libasan.so))."""
+
     name = "c"
 
     def prepare(self, graph: Graph, plan=None) -> "CExecutable":
-        return CExecutable(graph, plan)
+        return CExecutable(graph, plan, sanitize=os.environ.get("GRAPHC_C_SANITIZE") == "1")
 
 
 class CExecutable:
-    def __init__(self, graph: Graph, plan=None):
+    def __init__(self, graph: Graph, plan=None, sanitize: bool = False):
         from ...passes.memory import plan_memory
 
         self.graph = graph
@@ -61,7 +69,7 @@ class CExecutable:
         self._arena = np.zeros(plan.arena_bytes + ALIGN, np.uint8)
         base = -self._arena.ctypes.data % ALIGN
         self._arrays: dict[str, np.ndarray] = {}
-        for v, off in plan.offsets.items():
+        for v, off in () if sanitize else plan.offsets.items():
             t = graph.type_of(v)
             self._arrays[v] = self._arena[base + off:base + off + t.nbytes].view(t.dtype.np).reshape(t.shape)
         for v, data in graph.initializers.items():
@@ -80,8 +88,8 @@ class CExecutable:
             if v in self._slot:
                 self._table[self._slot[v]] = a.ctypes.data
         self.source, segments = self._module()
-        self.build_flags = FLAGS + ["-march=native"]
-        link = ["-fopenmp", *(blas() or [[]])[0]]
+        self.build_flags = FLAGS + ["-march=native"] + (SANITIZE if sanitize else [])
+        link = ["-fopenmp", *(blas() or [[]])[0]] + (["-fsanitize=address,undefined"] if sanitize else [])
         self.build_cached = cached_path(self.source, self.build_flags, kind="c", link_flags=link).exists()
         start = time.perf_counter()
         lib = load(build(self.source, self.build_flags, kind="c", link_flags=link))
