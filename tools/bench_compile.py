@@ -3,7 +3,8 @@
     python tools/bench_compile.py [--repeat 7]
 
 Per-call medians of interleaved repeats for the tutorial MLP (x.mm(w1).clamp(min=0).mm(w2))
-and the 1-channel LeNet at batch 4 and 64; ratios are graphc compiled / each baseline.
+and the 1-channel LeNet at batch 4 and 64, compiled on the numpy and on the c runtime; ratios
+are each of those over each baseline.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from benchlib import compare, fmt_time  # noqa: E402
+from benchlib import compare, print_ratios  # noqa: E402
 from tests.golden.procedure import load_example  # noqa: E402
 
 import graphc  # noqa: E402
@@ -66,9 +67,10 @@ def ort_session(fn, inputs):
 
 def bench(label, make, number, repeat):
     fn, inputs = make(graphc)
-    compiled = graphc.compile(fn)
+    compiled, native = graphc.compile(fn), graphc.compile(fn, runtime="c")
     compiled(*inputs)
-    cands = {"compiled": lambda: compiled(*inputs)}
+    native(*inputs)
+    cands = {"compiled": lambda: compiled(*inputs), "c": lambda: native(*inputs)}
     with graphc.no_grad():
         fn(*inputs)
     cands["eager"] = lambda: _no_grad(graphc, fn, inputs)
@@ -95,13 +97,8 @@ def main(argv=None):
     for batch in (4, 64):
         rows.append(bench(f"lenet batch {batch}", lambda m, b=batch: lenet_case(m, b, state),
                           200 if batch == 4 else 40, args.repeat))
-    names = list(rows[0][1])
-    print("\ngraphc.compile forward, per call (medians); ratio = compiled / baseline")
-    print(f"{'benchmark':<22}" + "".join(f"{n:>14}" for n in names) +
-          "".join(f"{'vs ' + n:>16}" for n in names[1:]))
-    for label, t in rows:
-        print(f"{label:<22}" + "".join(f"{fmt_time(t[n]):>14}" for n in names) +
-              "".join(f"{t['compiled'] / t[n]:>16.2f}" for n in names[1:]))
+    print_ratios("graphc.compile forward, per call (medians); compiled = numpy runtime, c = C runtime",
+                 rows, ["compiled", "c"], [n for n in rows[0][1] if n not in ("compiled", "c")])
 
 
 if __name__ == "__main__":

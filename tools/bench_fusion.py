@@ -1,5 +1,6 @@
 """The elementwise chain tanh(x*1.7+0.3)*sigmoid(x) + x*x over 16M float32 elements: graphc
-compiled with simplify+fuse (chunked, threaded Fused node) against unfused eager graphc, the
+compiled with simplify+fuse (chunked, threaded Fused node; and on the c runtime: one generated
+OpenMP loop) against unfused eager graphc, the
 same graph unfused on the numpy runtime, plain NumPy, PyTorch eager and torch.compile.
 
     python tools/bench_fusion.py [--n 16777216] [--repeat 7]
@@ -34,11 +35,13 @@ def candidates(n: int) -> dict:
     x0 = np.random.default_rng(0).standard_normal(n, np.float32)
     xg = graphc.from_numpy(x0)
     fused = graphc.compile(lambda x: chain(graphc, x), passes=Pipeline([simplify, fuse]))
+    native = graphc.compile(lambda x: chain(graphc, x), passes=Pipeline([simplify, fuse]), runtime="c")
     unfused = graphc.compile(lambda x: chain(graphc, x), passes=Pipeline([simplify]))
-    out = {"graphc fused": lambda: fused(xg), "graphc eager": lambda: chain(graphc, xg),
+    out = {"graphc fused": lambda: fused(xg), "c": lambda: native(xg), "graphc eager": lambda: chain(graphc, xg),
            "graphc unfused compiled": lambda: unfused(xg), "numpy": lambda: numpy_chain(x0)}
     ref = chain(graphc, xg).numpy()
     np.testing.assert_allclose(fused(xg).numpy(), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(native(xg).numpy(), ref, rtol=1e-5, atol=1e-5)
     try:
         import torch
     except ImportError:
@@ -64,7 +67,7 @@ def main() -> None:
     base = times["graphc fused"]
     print(f"\nelementwise chain over {args.n} float32 elements (median of {args.repeat}):")
     for name, t in times.items():
-        print(f"  {name:<26}{fmt_time(t):>12}   {t / base:6.2f}x graphc fused")
+        print(f"  {name:<26}{fmt_time(t):>12}   {t / base:6.2f}x graphc fused   {t / times['c']:6.2f}x c")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
     python tools/bench_step.py [--repeat 7] [--memory]
 
-Rows: two_layer_net (compiled graphc, graphc eager, torch eager, hand-written NumPy float32)
-and cifar_net at batch 4 and 64. Medians of interleaved repeats. --memory also reports the
+Rows: two_layer_net (graphc compiled on the numpy and the c runtime, graphc eager, torch eager,
+hand-written NumPy float32) and cifar_net at batch 4 and 64. Medians of interleaved repeats. --memory also reports the
 process's peak memory growth over 20 compiled cifar_net steps at batch 64 against PyTorch eager
 (each measured in a fresh process).
 """
@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import compare, example_step, fmt_time  # noqa: E402
+from benchlib import compare, example_step, print_ratios  # noqa: E402
 
 
 def numpy_two_layer():
@@ -56,18 +56,15 @@ def main(argv=None) -> None:
                                        ("cifar_net batch 4", "cifar_net", 4, 100),
                                        ("cifar_net batch 64", "cifar_net", 64, 20)):
         cands = {"compiled": example_step("graphc", name, batch, compiled=True),
+                 "c": example_step("graphc", name, batch, compiled=True, runtime="c"),
                  "eager": example_step("graphc", name, batch)}
         if has_torch:
             cands["torch"] = example_step("torch", name, batch)
         if name == "two_layer_net":
             cands["numpy"] = numpy_two_layer()
         rows.append((label, compare(cands, number=number, repeat=args.repeat)))
-    names = ["compiled", "eager", "torch", "numpy"]
-    print("\ncompiled training step, per step (medians); ratio = compiled / baseline")
-    print(f"{'benchmark':<20}" + "".join(f"{n:>12}" for n in names) + "".join(f"{'vs ' + n:>12}" for n in names[1:]))
-    for label, t in rows:
-        print(f"{label:<20}" + "".join(f"{fmt_time(t[n]) if n in t else '-':>12}" for n in names) +
-              "".join(f"{t['compiled'] / t[n]:>12.2f}" if n in t else f"{'-':>12}" for n in names[1:]))
+    print_ratios("compiled training step, per step (medians); compiled = numpy runtime, c = C runtime",
+                 rows, ["compiled", "c"], ["eager", "torch", "numpy"])
     if args.memory:
         print("\npeak memory growth over 20 cifar_net steps at batch 64 (fresh processes)")
         print(f"  graphc compiled: {peak_growth('graphc', True):.1f} MiB")

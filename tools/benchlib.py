@@ -54,9 +54,22 @@ def print_table(title: str, rows: list[tuple[str, dict]], baseline: str) -> None
         print(line)
 
 
-def example_step(lib: str, name: str, batch: int | None = None, compiled: bool = False):
+def print_ratios(title: str, rows: list[tuple[str, dict]], mine: list[str], baselines: list[str]) -> None:
+    """rows: (benchmark, {name: seconds}); a time column per name, then a ratio column for each
+    of `mine` over each of `baselines` (`-` where a row lacks one)."""
+    names = mine + baselines
+    pairs = [(a, b) for a in mine for b in baselines]
+    print(f"\n{title}")
+    print(f"{'benchmark':<22}" + "".join(f"{n:>12}" for n in names) + "".join(f"{a + '/' + b:>18}" for a, b in pairs))
+    for label, t in rows:
+        print(f"{label:<22}" + "".join(f"{fmt_time(t[n]) if n in t else '-':>12}" for n in names) +
+              "".join(f"{t[a] / t[b]:>18.2f}" if a in t and b in t else f"{'-':>18}" for a, b in pairs))
+
+
+def example_step(lib: str, name: str, batch: int | None = None, compiled: bool = False, runtime=None):
     """A training-step callable (forward, loss, backward, optimizer step) for an example model
-    file, on graphc or torch (the same source, with `import graphc as torch` made real)."""
+    file, on graphc or torch (the same source, with `import graphc as torch` made real);
+    `runtime` picks graphc's executor when compiled."""
     import importlib
     import os
     import sys
@@ -95,6 +108,6 @@ def example_step(lib: str, name: str, batch: int | None = None, compiled: bool =
         opt.step()
         return err
 
-    run = m.compile(step) if compiled else step
+    run = (m.compile(step, runtime=runtime) if runtime else m.compile(step)) if compiled else step
     args = inputs + targets
     return lambda: run(*args)

@@ -96,7 +96,9 @@ def emit_c(graph, directory, name: str = "model") -> tuple[list[Path], str]:
         f"  const size_t got = fread(weights, 1, {len(layout.blob)}, f);",
         "  const bool end = fgetc(f) == EOF;", "  fclose(f);",
         f"  if (!weights || !work || got != {len(layout.blob)} || !end) {{ {name}_free(); return -1; }}",
-        f"  memset(work, 0, {layout.work_bytes});", *fill, "  return 0;", "}",
+        f"  memset(work, 0, {layout.work_bytes});", *fill,
+        *(["  scipy_openblas_set_num_threads(1);  /* one thread pool on the cores: OpenMP's */"] if blas() else []),
+        "  return 0;", "}",
         f"extern \"C\" void {name}_run({', '.join(args)}) {{", *run_ins, f"  {segment}", *copies, "}",
         f"extern \"C\" void {name}_free(void) {{ free(weights); free(work); weights = work = 0; }}", ""])
     main = _main(name, graph, ins, outs, ctype)

@@ -30,12 +30,12 @@ static const struct { unsigned int x, y, z; } threadIdx = {0, 0, 0}, blockIdx = 
 
 template <class A, class B> static inline auto max(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
-  return (T)a != (T)a || (T)a > (T)b ? (T)a : (T)b;
+  return ((T)a != (T)a) | ((T)a > (T)b) ? (T)a : (T)b;
 }
 template <class T, class U> static inline void atomic_add(T* p, U v) { *p += v; } /* one thread */
 template <class A, class B> static inline auto min(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
-  return (T)a != (T)a || (T)a < (T)b ? (T)a : (T)b;
+  return ((T)a != (T)a) | ((T)a < (T)b) ? (T)a : (T)b;
 }
 """
     types = {**CStyleRenderer.types}
@@ -44,6 +44,11 @@ template <class A, class B> static inline auto min(A a, B b) -> decltype(a + b) 
         super().__init__()
         self.parallel = parallel
         self.types.pop(dtypes.float16, None)  # no half arithmetic here: such nodes run on NumPy
+
+    def ctype(self, dtype) -> str:
+        """Booleans are stored as bytes: GCC does not vectorise loads of `bool`, but does of
+        `unsigned char` (and the loaded 0/1 still converts to a `bool` compute value)."""
+        return "unsigned char" if dtypes.as_dtype(dtype) is dtypes.bool_ else super().ctype(dtype)
 
     def launch_bounds(self, threads: int) -> str:
         return ""

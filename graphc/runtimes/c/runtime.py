@@ -18,11 +18,13 @@ import numpy as np
 
 from ...ir import Graph
 from ..hostbuild import build, cached_path, load
-from .blas import DECLS, blas
+from .blas import DECLS, blas, one_thread
 from .lower import fallback_nodes, graph_code
 from .renderer import RENDERER
 
-FLAGS = ["-O3", "-std=c++17", "-fopenmp", "-w", "-fno-math-errno"]
+# -fno-tree-pre: GCC's partial redundancy elimination turns a select feeding two outputs back
+# into branches, and the loop no longer vectorises (a fused relu + mask ran 40x slower)
+FLAGS = ["-O3", "-std=c++17", "-fopenmp", "-w", "-fno-math-errno", "-fno-tree-pre"]
 ALIGN = 64
 
 
@@ -94,6 +96,7 @@ class CExecutable:
         start = time.perf_counter()
         lib = load(build(self.source, self.build_flags, kind="c", link_flags=link))
         self.build_seconds = time.perf_counter() - start
+        one_thread()  # one thread pool on the cores: OpenMP's (blas.py)
         self._steps = [self._native(lib, name) if name else self._host(code) for name, code in segments]
         self.native_calls = sum(1 for name, _ in segments if name)  # per execution
 
@@ -125,7 +128,7 @@ class CExecutable:
                 if k.name not in seen:
                     seen.add(k.name)
                     parts.append(k.source)
-                args = ", ".join(f"({p.decl().rsplit(' ', 1)[0]})p[{self._slot[_key(code, p)]}]" for p in k.params)
+                args = ", ".join(f"({p.decl(RENDERER).rsplit(' ', 1)[0]})p[{self._slot[_key(code, p)]}]" for p in k.params)
                 calls.append(f"  {k.name}({args});\n")
         close()
         return "\n".join(parts), steps

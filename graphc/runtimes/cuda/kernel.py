@@ -34,10 +34,10 @@ class Param:
     dtype: object = None
     const: bool = True
 
-    def decl(self) -> str:
+    def decl(self, renderer=None) -> str:
         if self.kind == "seed":
             return f"unsigned long long {self.name}"
-        c = RENDERER.ctype(self.dtype)
+        c = (renderer or current_renderer()).ctype(self.dtype)
         return f"{'const ' if self.const else ''}{c}* {self.name}"
 
 
@@ -95,7 +95,7 @@ def make_kernel(tag: str, params, body: list[str] | str, grid, block=THREADS, sh
     grid = tuple(max(1, int(g)) for g in ((grid,) if isinstance(grid, int) else grid))
     grid = grid + (1,) * (3 - len(grid))
     threads = prod(block)
-    decls = ", ".join(p.decl() for p in params)
+    decls = ", ".join(p.decl(renderer) for p in params)
     text = (f"{pre}{renderer.kernel_prefix} {renderer.launch_bounds(threads)}KNAME({decls}) {{\n"
             f"{body}\n}}\n")
     name = f"{tag}_{hashlib.sha1(text.encode()).hexdigest()[:12]}"

@@ -76,7 +76,8 @@ def max_pool(node, type_of):
         for d in range(1, nd):
             pos = f"({pos}) * {ins[d]} + p{d}"
         lines += [f"{indent}const {ct} v = {RENDERER.load('x', f'plane + {pos}', xt.dtype)};",
-                  f"{indent}if (v > best || v != v) {{ best = v; arg = plane + {pos}; }}"]
+                  f"{indent}const bool take = (v > best) | (v != v);",  # no short circuit: no branch
+                  f"{indent}best = take ? v : best;", f"{indent}arg = take ? plane + {pos} : arg;"]
         for d in reversed(range(nd)):
             indent = indent[2:]
             lines.append(f"{indent}}}")
