@@ -102,9 +102,8 @@ def emit_c(graph, directory, name: str = "model") -> tuple[list[Path], str]:
         f"extern \"C\" void {name}_run({', '.join(args)}) {{", *run_ins, f"  {segment}", *copies, "}",
         f"extern \"C\" void {name}_free(void) {{ free(weights); free(work); weights = work = 0; }}", ""])
     main = _main(name, graph, ins, outs, ctype)
-    link = (blas() or [[]])[0]
     build = shlex.join([Path(compiler()[0]).name, *exe.build_flags, f"{name}.cpp", "main.cpp", "-o", name,
-                        "-fopenmp", *link])
+                        *exe.link_flags])
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     files = {f"{name}.cpp": exe.source + "\n" + entry, f"{name}.h": header, "main.cpp": main,

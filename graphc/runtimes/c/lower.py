@@ -25,7 +25,7 @@ from .renderer import RENDERER, SERIAL
 
 # The CUDA generators whose kernels are a grid-stride loop over outputs and nothing else (no
 # shared memory, warps or fixed thread counts): with the C renderer, one loop over all outputs.
-PER_OUTPUT = {"MaxPool", "graphc.MaxPoolGrad", "AveragePool", "graphc.AveragePoolGrad",
+PER_OUTPUT = {"graphc.MaxPoolGrad", "AveragePool", "graphc.AveragePoolGrad",
               "graphc.AdaptiveAvgPool", "ArgMax", "ArgMin", "TopK", "Expand", "Tile", "graphc.Flip", "Slice",
               "graphc.SliceGrad", "Pad", "Concat", "Trilu", "graphc.OneHot", "Gather", "GatherElements",
               "graphc.GatherGrad", "ScatterElements", "graphc.NonZero"}

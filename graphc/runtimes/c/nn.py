@@ -1,4 +1,4 @@
-"""Softmax, batch norm and the NLL loss for the C runtime: the CUDA forms (cuda/kernels/nn.py)
+"""Softmax, batch norm, the NLL loss and 2-D max pooling for the C runtime: the CUDA forms (cuda/kernels/nn.py)
 are built from warps and block reductions; on one CPU thread the same maths is plain loops
 over rows or channels, parallel across them where the work is large enough."""
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 from math import prod
 from types import SimpleNamespace
 
+from ... import dtypes
 from ...ops.registry import REGISTRY
 from ..cuda.codegen import reduction_kernels
-from ..cuda.kernel import make_kernel, value_param
+from ..cuda.kernel import make_kernel, rendering, value_param
+from ..cuda.kernels import GENERATORS as CUDA
 from ..cuda.kernels.nn import nll_terms, softmax_rows
 from .renderer import RENDERER
 
@@ -129,7 +131,50 @@ def global_average_pool(node, type_of):
     return reduction_kernels("ReduceMean", type_of, {}, [], red, [], list(node.outputs), R, 1)
 
 
-GENERATORS = {"Softmax": softmax, "LogSoftmax": softmax, "BatchNormalization": batch_norm,
+def _window_range(v: str, start: str, k: int, d: int, n: int) -> str:
+    """C declaring {v}_lo/{v}_hi: the taps t of a window whose first position is `start` (step
+    d) that land inside [0, n)."""
+    return (f"const long long {v}_lo = {start} >= 0 ? 0 : (-{start} + {d - 1}) / {d}, "
+            f"{v}_hi = {n} - {start} <= 0 ? 0 : ({n} - {start} + {d - 1}) / {d} < {k} ? "
+            f"({n} - {start} + {d - 1}) / {d} : {k};")
+
+
+def max_pool(node, type_of):
+    """2-D max pooling a row of outputs at a time, each window clipped to the image up front
+    (the per-output CUDA form tests every tap); ties and NaN as the NumPy kernel. Other ranks
+    take the CUDA form as serial loops."""
+    xt, yt = type_of(node.inputs[0]), type_of(node.outputs[0])
+    if len(xt.shape) != 4:
+        with rendering(R):
+            return CUDA[node.op](node, type_of).kernels, []
+    a = _attrs(node)
+    (kh, kw), (sh, sw) = a["kernel_shape"], tuple(a.get("strides") or (1, 1))
+    pads, (dh, dw) = tuple(a.get("pads") or (0,) * 4), tuple(a.get("dilations") or (1, 1))
+    _, _, h, w = xt.shape
+    _, _, ho, wo = yt.shape
+    ct = R.compute_type(xt.dtype)
+    params = [value_param("x", node.inputs[0], xt.dtype), value_param("y", node.outputs[0], yt.dtype, output=True),
+              value_param("ind", node.outputs[1], dtypes.int64, output=True)]
+    lines = [f"{R.loop_prefix(xt.numel, simd=False)}for (long long row = 0; row < {yt.numel // wo}; ++row) {{",
+             f"  const long long plane = row / {ho} * {h * w}, h0 = row % {ho} * {sh} - {pads[0]};",
+             "  " + _window_range("ki", "h0", kh, dh, h),
+             f"  for (long long ow = 0; ow < {wo}; ++ow) {{",
+             f"    const long long w0 = ow * {sw} - {pads[1]};",
+             "    " + _window_range("kj", "w0", kw, dw, w),
+             f"    {ct} best = -INFINITY;",
+             f"    long long arg = plane + (h0 + (ki_lo < {kh - 1} ? ki_lo : {kh - 1}) * {dh}) * {w} + w0 + "
+             f"(kj_lo < {kw - 1} ? kj_lo : {kw - 1}) * {dw};",
+             "    for (long long ki = ki_lo; ki < ki_hi; ++ki)",
+             "      for (long long kj = kj_lo; kj < kj_hi; ++kj) {",
+             f"        const long long at = plane + (h0 + ki * {dh}) * {w} + w0 + kj * {dw};",
+             f"        const {ct} v = {R.load('x', 'at', xt.dtype)};",
+             "        const bool take = (v > best) | (v != v);",
+             "        best = take ? v : best;", "        arg = take ? at : arg;", "      }",
+             "    " + R.store("y", f"row * {wo} + ow", "best", yt.dtype), f"    ind[row * {wo} + ow] = arg;", "  }", "}"]
+    return _kernel("max_pool2d", params, lines)
+
+
+GENERATORS = {"MaxPool": max_pool, "Softmax": softmax, "LogSoftmax": softmax, "BatchNormalization": batch_norm,
               "NegativeLogLikelihoodLoss": nll, "graphc.NllLossGrad": nll_grad,
               "GlobalAveragePool": global_average_pool}
 

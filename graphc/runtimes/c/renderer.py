@@ -8,10 +8,32 @@ propagate NaN, as NumPy's maximum/minimum do: the NumPy runtime is the reference
 """
 from __future__ import annotations
 
+import ctypes.util
+import functools
+import os
+
 from ... import dtypes
 from ..cstyle import CStyleRenderer
 
 PARALLEL_MIN = 1 << 18  # elements below which a loop is not worth waking threads for (measured)
+
+
+def threads() -> int:
+    """The OpenMP team the generated code is laid out for (kernels keep scratch per thread):
+    OMP_NUM_THREADS, else the cores this process may run on."""
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0]
+    return int(first) if first.isdigit() and int(first) > 0 else len(os.sched_getaffinity(0))
+
+
+@functools.lru_cache(maxsize=1)
+def vector_math() -> tuple[list[str], list[str]]:
+    """(compile, link) flags for glibc's libmvec with GCC: exp, log, sin and cos in SIMD, so a
+    SiLU or softmax loop vectorises (efficientnet_b0's SiLUs ran ~6x faster); none elsewhere."""
+    from ..hostbuild import compiler
+
+    if ctypes.util.find_library("mvec") and "g++" in compiler()[1]:
+        return ["-DGRAPHC_MVEC"], ["-lmvec"]
+    return [], []
 
 
 class CRenderer(CStyleRenderer):
@@ -20,6 +42,7 @@ class CRenderer(CStyleRenderer):
     global_id = "0"
     global_size = "1"
     prelude = r"""#include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +51,30 @@ class CRenderer(CStyleRenderer):
 static const struct { unsigned int x, y, z; } threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0},
     blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
 
+#ifdef GRAPHC_MVEC
+/* glibc's vector maths (libmvec, within 4 ulp): loops calling these vectorise */
+extern "C" {
+float expf(float) throw() __attribute__((simd("notinbranch")));
+double exp(double) throw() __attribute__((simd("notinbranch")));
+float logf(float) throw() __attribute__((simd("notinbranch")));
+double log(double) throw() __attribute__((simd("notinbranch")));
+float sinf(float) throw() __attribute__((simd("notinbranch")));
+double sin(double) throw() __attribute__((simd("notinbranch")));
+float cosf(float) throw() __attribute__((simd("notinbranch")));
+double cos(double) throw() __attribute__((simd("notinbranch")));
+}
+#endif
+
 template <class A, class B> static inline auto max(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
-  return ((T)a != (T)a) | ((T)a > (T)b) ? (T)a : (T)b;
+  const T x = (T)a, y = (T)b, r = x > y ? x : y;
+  return x != x ? x : r; /* two selects: GCC vectorises this form, not the one-test form */
 }
 template <class T, class U> static inline void atomic_add(T* p, U v) { *p += v; } /* one thread */
 template <class A, class B> static inline auto min(A a, B b) -> decltype(a + b) {
   typedef decltype(a + b) T;
-  return ((T)a != (T)a) | ((T)a < (T)b) ? (T)a : (T)b;
+  const T x = (T)a, y = (T)b, r = x < y ? x : y;
+  return x != x ? x : r;
 }
 """
     types = {**CStyleRenderer.types}

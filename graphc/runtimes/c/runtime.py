@@ -20,7 +20,7 @@ from ...ir import Graph
 from ..hostbuild import build, cached_path, load
 from .blas import DECLS, blas, one_thread
 from .lower import fallback_nodes, graph_code
-from .renderer import RENDERER
+from .renderer import RENDERER, vector_math
 
 # -fno-tree-pre: GCC's partial redundancy elimination turns a select feeding two outputs back
 # into branches, and the loop no longer vectorises (a fused relu + mask ran 40x slower)
@@ -90,8 +90,10 @@ class CExecutable:
             if v in self._slot:
                 self._table[self._slot[v]] = a.ctypes.data
         self.source, segments = self._module()
-        self.build_flags = FLAGS + ["-march=native"] + (SANITIZE if sanitize else [])
-        link = ["-fopenmp", *(blas() or [[]])[0]] + (["-fsanitize=address,undefined"] if sanitize else [])
+        vm_compile, vm_link = vector_math()
+        self.build_flags = FLAGS + ["-march=native"] + vm_compile + (SANITIZE if sanitize else [])
+        self.link_flags = ["-fopenmp", *(blas() or [[]])[0], *vm_link]
+        link = self.link_flags + (["-fsanitize=address,undefined"] if sanitize else [])
         self.build_cached = cached_path(self.source, self.build_flags, kind="c", link_flags=link).exists()
         start = time.perf_counter()
         lib = load(build(self.source, self.build_flags, kind="c", link_flags=link))
