@@ -153,6 +153,7 @@ def max_pool(node, type_of):
     _, _, h, w = xt.shape
     _, _, ho, wo = yt.shape
     ct = R.compute_type(xt.dtype)
+    _taps = _max_taps(R.load("x", "at", xt.dtype), ct, dh, dw, w)
     params = [value_param("x", node.inputs[0], xt.dtype), value_param("y", node.outputs[0], yt.dtype, output=True),
               value_param("ind", node.outputs[1], dtypes.int64, output=True)]
     lines = [f"{R.loop_prefix(xt.numel, simd=False)}for (long long row = 0; row < {yt.numel // wo}; ++row) {{",
@@ -164,14 +165,21 @@ def max_pool(node, type_of):
              f"    {ct} best = -INFINITY;",
              f"    long long arg = plane + (h0 + (ki_lo < {kh - 1} ? ki_lo : {kh - 1}) * {dh}) * {w} + w0 + "
              f"(kj_lo < {kw - 1} ? kj_lo : {kw - 1}) * {dw};",
-             "    for (long long ki = ki_lo; ki < ki_hi; ++ki)",
-             "      for (long long kj = kj_lo; kj < kj_hi; ++kj) {",
-             f"        const long long at = plane + (h0 + ki * {dh}) * {w} + w0 + kj * {dw};",
-             f"        const {ct} v = {R.load('x', 'at', xt.dtype)};",
-             "        const bool take = (v > best) | (v != v);",
-             "        best = take ? v : best;", "        arg = take ? at : arg;", "      }",
+             f"    if (ki_lo == 0 && ki_hi == {kh} && kj_lo == 0 && kj_hi == {kw}) {{",  # inside: fixed trips
+             *_taps("0", str(kh), "0", str(kw)), "    } else {", *_taps("ki_lo", "ki_hi", "kj_lo", "kj_hi"), "    }",
              "    " + R.store("y", f"row * {wo} + ow", "best", yt.dtype), f"    ind[row * {wo} + ow] = arg;", "  }", "}"]
     return _kernel("max_pool2d", params, lines)
+
+
+def _max_taps(x: str, ct: str, dh: int, dw: int, w: int):
+    def taps(ki0, ki1, kj0, kj1):
+        return [f"      for (long long ki = {ki0}; ki < {ki1}; ++ki)",
+                f"        for (long long kj = {kj0}; kj < {kj1}; ++kj) {{",
+                f"          const long long at = plane + (h0 + ki * {dh}) * {w} + w0 + kj * {dw};",
+                f"          const {ct} v = {x};",
+                "          const bool take = (v > best) | (v != v);",
+                "          best = take ? v : best;", "          arg = take ? at : arg;", "        }"]
+    return taps
 
 
 GENERATORS = {"MaxPool": max_pool, "Softmax": softmax, "LogSoftmax": softmax, "BatchNormalization": batch_norm,
