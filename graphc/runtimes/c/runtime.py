@@ -90,9 +90,8 @@ class CExecutable:
             if v in self._slot:
                 self._table[self._slot[v]] = a.ctypes.data
         self.source, segments = self._module()
-        vm_compile, vm_link = vector_math()
-        self.build_flags = FLAGS + ["-march=native"] + vm_compile + (SANITIZE if sanitize else [])
-        self.link_flags = ["-fopenmp", *(blas() or [[]])[0], *vm_link]
+        self.build_flags = FLAGS + ["-march=native"] + (SANITIZE if sanitize else [])
+        self.link_flags = ["-fopenmp", *(blas() or [[]])[0], *vector_math()[1]]
         link = self.link_flags + (["-fsanitize=address,undefined"] if sanitize else [])
         self.build_cached = cached_path(self.source, self.build_flags, kind="c", link_flags=link).exists()
         start = time.perf_counter()
@@ -111,7 +110,7 @@ class CExecutable:
 
     def _module(self):
         """The translation unit, and per step (segment function name, None) or (None, host CNode)."""
-        parts = [f"// graphc C runtime; compiled for: {_cpu()}\n", RENDERER.prelude, DECLS if blas() else ""]
+        parts = [f"// graphc C runtime; compiled for: {_cpu()}\n", RENDERER.prelude, vector_math()[0], DECLS if blas() else ""]
         seen, steps, calls = set(), [], []
 
         def close():
