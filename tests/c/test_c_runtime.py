@@ -71,3 +71,22 @@ def test_a_graph_of_c_nodes_is_one_native_call():
     graph = fuse(graphc.trace(lambda a, b: (a @ b).relu() * 2 + 1, graphc.randn(8, 5), graphc.randn(5, 3)))
     exe = runtimes.get("c").prepare(graph)
     assert not exe.fallbacks and len(exe._steps) == 1
+
+
+LARGE_GEMMS = {
+    "matmul": (lambda a, b: a @ b, [(67, 300), (300, 70)]),
+    "matmul-broadcast-batch": (lambda a, b: a @ b, [(1, 65, 200), (200, 90)]),
+    "gemm-transposed-bias": (lambda a, w, b: graphc.nn.functional.linear(a, w, b), [(66, 250), (80, 250), (80,)]),
+}
+
+
+@pytest.mark.parametrize("name", LARGE_GEMMS)
+def test_a_large_gemm_splits_its_rows_across_threads_and_matches_numpy(name, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # an uneven split of the rows, on any machine
+    fn, shapes = LARGE_GEMMS[name]
+    graph = graphc.trace(fn, *[graphc.randn(*s) for s in shapes])
+    exe = runtimes.get("c").prepare(graph)
+    assert "omp parallel for num_threads(3)" in exe.source
+    arrays = [np.random.default_rng(i).standard_normal(s).astype(np.float32) for i, s in enumerate(shapes)]
+    ref = runtimes.get("numpy").prepare(graph)(*arrays)
+    _close(ref, exe(*arrays), name, rtol=1e-4, atol=1e-4)

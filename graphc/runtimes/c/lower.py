@@ -20,7 +20,7 @@ from ..cuda.kernels import GENERATORS
 from .blas import blas
 from .conv import GENERATORS as CONV
 from .nn import GENERATORS as NN
-from .renderer import RENDERER, SERIAL
+from .renderer import RENDERER, SERIAL, threads
 
 
 # The CUDA generators whose kernels are a grid-stride loop over outputs and nothing else (no
@@ -106,6 +106,21 @@ def _copy(node, type_of) -> Kernel:
 _GEMM = {dtypes.float32: "s", dtypes.float64: "d"}
 
 
+GEMM_PARALLEL_MIN = 1 << 20  # multiply-adds below which one thread is quicker than waking more
+
+
+def _row_units(nb: int, m: int, work: int) -> tuple[int, int, list[str]]:
+    """(row blocks per matrix, rows per block, lines opening a loop over units u): the batch's
+    matrices go to the threads when there are enough of them, else each one's rows are split,
+    so a lone large GEMM uses every core although OpenBLAS itself runs on one (blas.py)."""
+    p = threads()
+    blocks = 1 if nb >= p or work < GEMM_PARALLEL_MIN else min(p, m)
+    parallel = nb * blocks > 1 and work * nb >= GEMM_PARALLEL_MIN
+    return blocks, -(-m // blocks), [
+        *([f"#pragma omp parallel for num_threads({p}) schedule(static)"] if parallel else []),
+        f"for (long long u = 0; u < {nb * blocks}; ++u) {{"]
+
+
 def _matmul(node, type_of) -> Kernel:
     """Batched row-major GEMM through BLAS: the batch dims broadcast, 1-D operands as NumPy."""
     a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
@@ -126,10 +141,12 @@ def _matmul(node, type_of) -> Kernel:
         return dot([f"c{d}" for d in range(len(batch))], st)
 
     g = _GEMM[yt.dtype]
-    lines = [f"for (long long t = 0; t < {nb}; ++t) {{",
+    blocks, rb, head = _row_units(nb, m, m * n * k)
+    lines = [*head, f"  const long long t = u / {blocks}, r0 = u % {blocks} * {rb};",
+             f"  const long long rows = r0 + {rb} < {m} ? {rb} : {m} - r0;", "  if (rows <= 0) continue;",
              *["  " + c for c in coords("t", batch, "c", "long long")],
-             f"  scipy_cblas_{g}gemm(101, 111, 111, {m}, {n}, {k}, 1, A + {offset(sa, m * k)}, {k}, "
-             f"B + {offset(sb, k * n)}, {n}, 0, Y + t * {m * n}, {n});",
+             f"  scipy_cblas_{g}gemm(101, 111, 111, rows, {n}, {k}, 1, A + {offset(sa, m * k)} + r0 * {k}, {k}, "
+             f"B + {offset(sb, k * n)}, {n}, 0, Y + t * {m * n} + r0 * {n}, {n});",
              "}"]
     params = [value_param("A", a, at.dtype), value_param("B", b, bt.dtype), value_param("Y", y, yt.dtype, output=True)]
     return make_kernel("matmul", params, lines, 1, renderer=RENDERER)
@@ -155,8 +172,12 @@ def _gemm(node, type_of) -> Kernel:
         beta = 1
     params.append(value_param("Y", y, yt.dtype, output=True))
     ta, tb = (112 if attrs["transA"] else 111), (112 if attrs["transB"] else 111)
-    lines.append(f"scipy_cblas_{_GEMM[yt.dtype]}gemm(101, {ta}, {tb}, {m}, {n}, {k}, {attrs['alpha']!r}, A, "
-                 f"{at.shape[1]}, B, {bt.shape[1]}, {beta}, Y, {n});")
+    _, rb, head = _row_units(1, m, m * n * k)
+    lines += [*head, f"  const long long r0 = u * {rb}, rows = r0 + {rb} < {m} ? {rb} : {m} - r0;",
+              "  if (rows <= 0) continue;",
+              f"  scipy_cblas_{_GEMM[yt.dtype]}gemm(101, {ta}, {tb}, rows, {n}, {k}, {attrs['alpha']!r}, "
+              f"A + r0{'' if attrs['transA'] else f' * {at.shape[1]}'}, {at.shape[1]}, B, {bt.shape[1]}, {beta}, "
+              f"Y + r0 * {n}, {n});", "}"]
     return make_kernel("gemm", params, lines, 1, renderer=RENDERER)
 
 
