@@ -1,7 +1,7 @@
 """Convolution and its two gradients for the C runtime: im2col into per-thread scratch and one
 single-threaded BLAS GEMM per image, group and column block, spread over the cores by OpenMP
-(col2im for the input gradient). 1-D convolutions run as 2-D ones
-over images of height 1; other ranks run on NumPy."""
+(col2im for the input gradient); depthwise convolutions as direct loops, 1x1 ones straight from
+the image. 1-D convolutions run as 2-D ones over images of height 1; other ranks run on NumPy."""
 from __future__ import annotations
 
 from ...ops._window import _spatial_attrs
@@ -63,7 +63,7 @@ class Geometry:
 
     def units(self, threads: int) -> tuple[int, int, list[str]]:
         """(blocks, block width, lines opening the parallel loop over (image, group, block)
-        that set t, grp, j0, nw and this thread's `cols`)."""
+        units that set t, grp, and the unit's columns [j0, j0 + nw))."""
         blocks = self.blocks(threads)
         bw = -(-self.npos // blocks)
         return blocks, bw, [
