@@ -90,3 +90,16 @@ def test_a_large_gemm_splits_its_rows_across_threads_and_matches_numpy(name, mon
     arrays = [np.random.default_rng(i).standard_normal(s).astype(np.float32) for i, s in enumerate(shapes)]
     ref = runtimes.get("numpy").prepare(graph)(*arrays)
     _close(ref, exe(*arrays), name, rtol=1e-4, atol=1e-4)
+
+
+def test_dropout_runs_in_c_with_a_fresh_mask_per_call_kept_and_scaled():
+    x = np.random.default_rng(0).standard_normal((64, 500)).astype(np.float32)
+    graph = graphc.trace(lambda t: graphc.nn.functional.dropout(t, 0.25, training=True), graphc.tensor(x))
+    exe = runtimes.get("c").prepare(graph)
+    assert not exe.fallbacks
+    first, second = exe(x)[0], exe(x)[0]
+    for y in (first, second):
+        kept = y != 0
+        assert 0.7 < kept.mean() < 0.8
+        np.testing.assert_allclose(y[kept], x[kept] / 0.75, rtol=1e-6)
+    assert ((first != 0) != (second != 0)).any()

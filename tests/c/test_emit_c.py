@@ -66,3 +66,10 @@ def test_a_graph_with_numpy_only_nodes_is_refused_and_nothing_is_written(tmp_pat
     model.write_text("import graphc\nmodel = lambda x: graphc.cumsum(x, 0)\nexample_inputs = (graphc.randn(4, 3),)\n")
     r = cli("compile", model, "--emit-c", "out", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.startswith("graphc: error: --emit-c: ")
+
+
+def test_a_graph_drawing_random_numbers_is_refused_and_nothing_is_written(tmp_path):
+    graph = graphc.trace(lambda x: graphc.nn.functional.dropout(x, 0.5, training=True), graphc.randn(4, 3))
+    with pytest.raises(ValueError, match=r"draws random numbers on every run"):
+        emit_c(graph, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

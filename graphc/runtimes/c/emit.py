@@ -60,11 +60,14 @@ class _Layout:
 def emit_c(graph, directory, name: str = "model") -> tuple[list[Path], str]:
     """Write the standalone program of `graph` (run it through the passes first) to `directory`;
     returns the paths written and the build command. Refuses, writing nothing, a graph with
-    nodes that only have NumPy kernels."""
+    nodes that only have NumPy kernels, or that draws random numbers."""
     exe = CExecutable(graph)
     if exe.fallbacks:
         listed = ", ".join(f"{n!r} ({op}: {why})" for n, op, why in exe.fallbacks)
         raise ValueError(f"graph {graph.name!r} has nodes without C code, which need Python: {listed}")
+    if exe._seeds:
+        raise ValueError(f"graph {graph.name!r} draws random numbers on every run (dropout in training mode); "
+                         "--emit-c writes inference graphs")
     layout = _Layout(exe)
     ins = {v: _ident(v, "in_") for v in graph.inputs}
     outs = [f"out{i}" for i in range(len(graph.outputs))]

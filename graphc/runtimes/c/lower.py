@@ -28,7 +28,7 @@ from .renderer import RENDERER, SERIAL, threads
 PER_OUTPUT = {"graphc.MaxPoolGrad", "AveragePool", "graphc.AveragePoolGrad",
               "graphc.AdaptiveAvgPool", "ArgMax", "ArgMin", "TopK", "Expand", "Tile", "graphc.Flip", "Slice",
               "graphc.SliceGrad", "Pad", "Concat", "Trilu", "graphc.OneHot", "Gather", "GatherElements",
-              "graphc.GatherGrad", "ScatterElements", "graphc.NonZero"}
+              "graphc.GatherGrad", "ScatterElements", "graphc.NonZero", "Dropout"}
 
 
 @dataclass

@@ -38,6 +38,8 @@ def _cpu() -> str:
 
 
 def _key(code, param):
+    if param.kind == "seed":  # the table slot carries the seed's value, not a pointer
+        return (code.node.name, "seed")
     return param.ref if param.kind == "value" else (code.node.name, param.ref)
 
 
@@ -68,6 +70,10 @@ class CExecutable:
             for k in code.kernels:
                 for p in k.params:
                     self._slot.setdefault(_key(code, p), len(self._slot))
+        # (slot, fixed seed or None): a fresh seed per call unless the op was seeded, as on CUDA
+        self._seeds = [(self._slot[_key(code, p)], p.ref) for code in self.codes for k in code.kernels
+                       for p in k.params if p.kind == "seed"]
+        self._rng = np.random.default_rng()
         self._arena = np.zeros(plan.arena_bytes + ALIGN, np.uint8)
         base = -self._arena.ctypes.data % ALIGN
         self._arrays: dict[str, np.ndarray] = {}
@@ -172,6 +178,8 @@ class CExecutable:
             a = self._fresh_now[v] = self._arrays[v] = np.empty(t.shape, t.dtype.np)
             if v in self._slot:
                 self._table[self._slot[v]] = a.ctypes.data
+        for slot, fixed in self._seeds:
+            self._table[slot] = int(fixed) if fixed is not None else int(self._rng.integers(1, 2 ** 63))
         for step in self._steps:
             step()
         out, given = [], set()
