@@ -22,7 +22,9 @@ def threads() -> int:
     """The OpenMP team the generated code is laid out for (kernels keep scratch per thread):
     OMP_NUM_THREADS, else the cores this process may run on."""
     first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0]
-    return int(first) if first.isdigit() and int(first) > 0 else len(os.sched_getaffinity(0))
+    if first.isdigit() and int(first) > 0:
+        return int(first)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 MATH = ("exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "erf", "expm1",
