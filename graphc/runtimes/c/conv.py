@@ -95,8 +95,8 @@ def _plane(g: Geometry, x: str, ct: str) -> str:
 
 
 def _im2col(g: Geometry, ct: str) -> list[str]:
-    return ["  " + ln for ln in g.walk(_plane(g, "x", "const " + ct),
-                                       f"cols[cbase + ow] = plane[base + ow * {g.sw}];", f"cols[cbase + ow] = ({ct})0;")]
+    copy, zero = f"cols[cbase + ow] = plane[base + ow * {g.sw}];", f"cols[cbase + ow] = ({ct})0;"
+    return ["  " + ln for ln in g.walk(_plane(g, "x", "const " + ct), copy, zero)]
 
 
 def depthwise(node, type_of, g: Geometry) -> tuple[list[Kernel], list[int]]:
@@ -108,7 +108,8 @@ def depthwise(node, type_of, g: Geometry) -> tuple[list[Kernel], list[int]]:
     ct = RENDERER.ctype(yt.dtype)
     bias = len(node.inputs) > 2
     params = [value_param("x", x, type_of(x).dtype), value_param("w", w, type_of(w).dtype),
-              *([value_param("b", node.inputs[2], yt.dtype)] if bias else []), value_param("y", y, yt.dtype, output=True)]
+              *([value_param("b", node.inputs[2], yt.dtype)] if bias else []),
+              value_param("y", y, yt.dtype, output=True)]
     lines = [f"#pragma omp parallel for num_threads({threads()}) schedule(static)",
              f"for (long long pl = 0; pl < {g.n * g.m}; ++pl) {{",
              f"  const long long t = pl / {g.m}, o = pl % {g.m};",

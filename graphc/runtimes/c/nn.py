@@ -167,7 +167,8 @@ def max_pool(node, type_of):
              f"(kj_lo < {kw - 1} ? kj_lo : {kw - 1}) * {dw};",
              f"    if (ki_lo == 0 && ki_hi == {kh} && kj_lo == 0 && kj_hi == {kw}) {{",  # inside: fixed trips
              *_taps("0", str(kh), "0", str(kw)), "    } else {", *_taps("ki_lo", "ki_hi", "kj_lo", "kj_hi"), "    }",
-             "    " + R.store("y", f"row * {wo} + ow", "best", yt.dtype), f"    ind[row * {wo} + ow] = arg;", "  }", "}"]
+             "    " + R.store("y", f"row * {wo} + ow", "best", yt.dtype), f"    ind[row * {wo} + ow] = arg;",
+             "  }", "}"]
     return _kernel("max_pool2d", params, lines)
 
 

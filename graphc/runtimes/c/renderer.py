@@ -42,8 +42,8 @@ def vector_math() -> tuple[str, list[str]]:
     if not name or "g++" not in compiler()[1]:
         return "", []
     lib = ctypes.CDLL(name)
-    have = [(f, t) for f in MATH for t, suffix in (("float", "f"), ("double", ""))
-            if hasattr(lib, f"_ZGVdN{8 if suffix else 4}v_{f}{suffix}") and hasattr(lib, f"_ZGVbN{4 if suffix else 2}v_{f}{suffix}")]
+    have = [(f, t) for f in MATH for t, suffix, lanes in (("float", "f", 4), ("double", "", 2))
+            if hasattr(lib, f"_ZGVbN{lanes}v_{f}{suffix}") and hasattr(lib, f"_ZGVdN{2 * lanes}v_{f}{suffix}")]
     decls = "".join(f'{t} {f}{"f" if t == "float" else ""}({t}) throw() __attribute__((simd("notinbranch")));\n'
                     for f, t in have)
     return f'/* glibc\'s vector maths (libmvec) */\nextern "C" {{\n{decls}}}\n', ["-lmvec"]

@@ -116,7 +116,8 @@ class CExecutable:
 
     def _module(self):
         """The translation unit, and per step (segment function name, None) or (None, host CNode)."""
-        parts = [f"// graphc C runtime; compiled for: {_cpu()}\n", RENDERER.prelude, vector_math()[0], DECLS if blas() else ""]
+        parts = [f"// graphc C runtime; compiled for: {_cpu()}\n", RENDERER.prelude, vector_math()[0],
+                 DECLS if blas() else ""]
         seen, steps, calls = set(), [], []
 
         def close():
